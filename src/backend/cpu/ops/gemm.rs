@@ -1,0 +1,1 @@
+//! GEMM on the gemm crate.

@@ -1,0 +1,113 @@
+//! CPU kernels, one file per op family, dispatched by one exhaustive `match` over [`Op`]: an op
+//! added to the IR does not compile until the CPU backend handles it.
+
+pub mod broadcast;
+mod control;
+mod conv;
+mod elementwise;
+mod gather;
+pub mod gemm;
+mod matmul;
+mod norm;
+mod pool;
+mod quant;
+mod reduce;
+mod resize;
+mod rnn;
+mod shape;
+mod softmax;
+
+use crate::error::{Error, Result};
+use crate::ir::{Node, Op};
+use crate::tensor::Tensor;
+
+/// Runs one node on its inputs (`None` for absent optional inputs). Returns the node's outputs in
+/// order; optional outputs the node does not use may be returned anyway and are dropped.
+pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    match &node.op {
+        Op::Unary(p) => elementwise::unary(p, inputs),
+        Op::Binary(p) => elementwise::binary(p, inputs),
+        Op::Variadic(p) => elementwise::variadic(p, inputs),
+        Op::Clip(p) => elementwise::clip(p, inputs),
+        Op::Where => elementwise::where_(inputs),
+        Op::PRelu => elementwise::prelu(inputs),
+        Op::Cast(p) => elementwise::cast(p, inputs),
+        Op::CastLike => elementwise::cast_like(inputs),
+        Op::Identity => elementwise::identity(inputs),
+        Op::Dropout(p) => elementwise::dropout(p, inputs),
+        Op::Softmax(p) => softmax::softmax(p, inputs),
+        Op::LogSoftmax(p) => softmax::log_softmax(p, inputs),
+        Op::Hardmax(p) => softmax::hardmax(p, inputs),
+        Op::Conv(p) => conv::conv(p, inputs),
+        Op::ConvTranspose(p) => conv::conv_transpose(p, inputs),
+        Op::Pool(p) => pool::pool(p, inputs, node.outputs.len()),
+        Op::GlobalPool(p) => pool::global_pool(p, inputs),
+        Op::BatchNormalization(p) => norm::batch_norm(p, inputs),
+        Op::InstanceNormalization(p) => norm::instance_norm(p, inputs),
+        Op::LayerNormalization(p) => norm::layer_norm(p, inputs),
+        Op::Gemm(p) => matmul::gemm(p, inputs),
+        Op::MatMul => matmul::matmul(inputs),
+        Op::Einsum(p) => matmul::einsum(p, inputs),
+        Op::Reshape(p) => shape::reshape(p, inputs),
+        Op::Flatten(p) => shape::flatten(p, inputs),
+        Op::Transpose(p) => shape::transpose(p, inputs),
+        Op::Squeeze(p) => shape::squeeze(p, inputs),
+        Op::Unsqueeze(p) => shape::unsqueeze(p, inputs),
+        Op::Concat(p) => shape::concat(p, inputs),
+        Op::Split(p) => shape::split(p, inputs, node.outputs.len()),
+        Op::Slice(p) => shape::slice(p, inputs),
+        Op::Expand => shape::expand(inputs),
+        Op::Shape(p) => shape::shape(p, inputs),
+        Op::Size => shape::size(inputs),
+        Op::ConstantOfShape(p) => shape::constant_of_shape(p, inputs),
+        Op::Range => shape::range(inputs),
+        Op::Tile => shape::tile(inputs),
+        Op::Pad(p) => shape::pad(p, inputs),
+        Op::DepthToSpace(p) => shape::depth_to_space(p, inputs),
+        Op::SpaceToDepth(p) => shape::space_to_depth(p, inputs),
+        Op::Trilu(p) => shape::trilu(p, inputs),
+        Op::OneHot(p) => shape::one_hot(p, inputs),
+        Op::EyeLike(p) => shape::eye_like(p, inputs),
+        Op::Gather(p) => gather::gather(p, inputs),
+        Op::GatherElements(p) => gather::gather_elements(p, inputs),
+        Op::GatherND(p) => gather::gather_nd(p, inputs),
+        Op::ScatterND(p) => gather::scatter_nd(p, inputs),
+        Op::ScatterElements(p) => gather::scatter_elements(p, inputs),
+        Op::NonZero => gather::non_zero(inputs),
+        Op::Resize(p) => resize::resize(p, inputs),
+        Op::Reduce(p) => reduce::reduce(p, inputs),
+        Op::ArgReduce(p) => reduce::arg_reduce(p, inputs),
+        Op::TopK(p) => reduce::top_k(p, inputs),
+        Op::CumSum(p) => reduce::cum_sum(p, inputs),
+        Op::If(p) => control::if_(p, inputs),
+        Op::Loop(p) => control::loop_(p, inputs),
+        Op::Rnn(p) => rnn::rnn(p, inputs),
+        Op::QuantizeLinear(p) => quant::quantize(p, inputs),
+        Op::DequantizeLinear(p) => quant::dequantize(p, inputs),
+    }
+}
+
+/// Required input `i`.
+pub fn input<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor> {
+    inputs.get(i).copied().flatten().ok_or_else(|| Error::Input(format!("required input {i} is missing")))
+}
+
+/// Optional input `i`.
+pub fn opt_input<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Option<&'a Tensor> {
+    inputs.get(i).copied().flatten()
+}
+
+/// Normalizes a possibly negative axis against `rank`; an out-of-range axis is an error.
+pub fn norm_axis(axis: i64, rank: usize) -> Result<usize> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if a < 0 || a >= r.max(1) && !(r == 0 && a == 0) {
+        return Err(Error::Shape(format!("axis {axis} is out of range for rank {rank}")));
+    }
+    Ok(a as usize)
+}
+
+/// The error a kernel returns for a case it does not handle yet.
+pub fn unsupported(what: impl Into<String>) -> Error {
+    Error::Other(format!("not supported by the cpu backend: {}", what.into()))
+}

@@ -1,0 +1,60 @@
+//! Backends: the one `dyn` boundary. A [`Backend`] compiles a model for a device into an [`Engine`];
+//! an engine runs it. `cpu` is always built and is the reference every other backend is tested
+//! against; [`available`] lists the backends that can run on this machine, each checked at run time.
+
+pub mod cpu;
+
+use crate::error::{Error, Result};
+use crate::ir::Model;
+use crate::tensor::Tensor;
+use std::sync::Arc;
+
+/// Why a backend cannot run here (no driver, no device, library missing, ...).
+#[derive(Debug, Clone)]
+pub struct Unavailable(pub String);
+
+/// Options every backend understands.
+#[derive(Debug, Clone, Default)]
+pub struct CompileOptions {
+    /// Worker threads (CPU). `None`: one per core.
+    pub threads: Option<usize>,
+}
+
+/// A device rtforge can compile for.
+pub trait Backend: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// `Ok` when this machine can run the backend, otherwise the reason it cannot.
+    fn available(&self) -> Result<(), Unavailable>;
+    fn compile(&self, model: &Model, opts: &CompileOptions) -> Result<Arc<dyn Engine>>;
+}
+
+/// A compiled model, shared by sessions.
+pub trait Engine: Send + Sync {
+    fn backend(&self) -> &'static str;
+    /// Runs the model on inputs given in the order of the graph's inputs; returns the outputs in the
+    /// order of the graph's outputs.
+    fn run(&self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<Tensor>>;
+}
+
+/// Every backend compiled into this build, available or not.
+pub fn all() -> Vec<Box<dyn Backend>> {
+    vec![Box::new(cpu::CpuBackend)]
+}
+
+/// The backends that can run on this machine.
+pub fn available() -> Vec<Box<dyn Backend>> {
+    all().into_iter().filter(|b| b.available().is_ok()).collect()
+}
+
+/// Looks a backend up by name; an unknown or unavailable one is an error that says why.
+pub fn by_name(name: &str) -> Result<Box<dyn Backend>> {
+    let all = all();
+    let names: Vec<&str> = all.iter().map(|b| b.name()).collect();
+    let names = names.join(", ");
+    let b = all
+        .into_iter()
+        .find(|b| b.name() == name)
+        .ok_or_else(|| Error::Other(format!("unknown backend '{name}' (this build has: {names})")))?;
+    b.available().map_err(|u| Error::Backend { backend: name.to_string(), msg: format!("unavailable: {}", u.0) })?;
+    Ok(b)
+}

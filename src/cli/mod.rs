@@ -1,0 +1,6 @@
+//! The `rtforge` command line.
+
+/// Entry point for `main`.
+pub fn run() -> anyhow::Result<()> {
+    Ok(())
+}
