@@ -14,7 +14,7 @@ pub fn verify(g: &Graph) -> Result<()> {
         }
         Ok(())
     };
-    let mut define = |v: ValueId, what: &str, defined: &mut Vec<bool>| -> Result<()> {
+    let define = |v: ValueId, what: &str, defined: &mut Vec<bool>| -> Result<()> {
         check(v, what)?;
         if defined[v.0] {
             return Err(Error::Graph(format!(
