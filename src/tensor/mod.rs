@@ -5,8 +5,9 @@
 
 mod dtype;
 mod npy;
+pub mod random;
 
-pub use dtype::{DType, Element};
+pub use dtype::{DType, Element, Num};
 pub use npy::{decode_le, from_npy_bytes, read_npy, to_le_bytes, to_npy_bytes, write_npy};
 
 use crate::error::{Error, Result};

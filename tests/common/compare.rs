@@ -12,10 +12,18 @@ pub struct Tolerance {
 /// Compares shape, dtype and values; the error says where the first mismatch is.
 pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String> {
     if got.dtype() != want.dtype() {
-        return Err(format!("dtype {} but expected {}", got.dtype(), want.dtype()));
+        return Err(format!(
+            "dtype {} but expected {}",
+            got.dtype(),
+            want.dtype()
+        ));
     }
     if got.shape() != want.shape() {
-        return Err(format!("shape {:?} but expected {:?}", got.shape(), want.shape()));
+        return Err(format!(
+            "shape {:?} but expected {:?}",
+            got.shape(),
+            want.shape()
+        ));
     }
     if want.dtype().is_float() {
         let (g, w) = (got.to_vec::<f64>(), want.to_vec::<f64>());
@@ -37,7 +45,10 @@ pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String
             }
         }
         if let Some((i, a, b)) = worst {
-            return Err(format!("{bad} of {} values differ; first at flat index {i}: got {a}, expected {b}", w.len()));
+            return Err(format!(
+                "{bad} of {} values differ; first at flat index {i}: got {a}, expected {b}",
+                w.len()
+            ));
         }
     } else if want.dtype() == DType::Bool {
         if got.as_slice::<bool>().ok() != want.as_slice::<bool>().ok() {
@@ -46,7 +57,10 @@ pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String
     } else {
         let (g, w) = (got.to_vec::<i64>(), want.to_vec::<i64>());
         if let Some(i) = g.iter().zip(&w).position(|(a, b)| a != b) {
-            return Err(format!("values differ at flat index {i}: got {}, expected {}", g[i], w[i]));
+            return Err(format!(
+                "values differ at flat index {i}: got {}, expected {}",
+                g[i], w[i]
+            ));
         }
         if got.dtype() == DType::U64 && got.to_vec::<u64>() != want.to_vec::<u64>() {
             return Err("u64 values differ".into());
@@ -58,7 +72,12 @@ pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String
 /// ‖got − want‖₂ / ‖want‖₂ (0 when both are zero).
 pub fn relative_l2(got: &Tensor, want: &Tensor) -> f64 {
     let (g, w) = (got.to_vec::<f64>(), want.to_vec::<f64>());
-    let num: f64 = g.iter().zip(&w).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
+    let num: f64 = g
+        .iter()
+        .zip(&w)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
     let den: f64 = w.iter().map(|b| b * b).sum::<f64>().sqrt();
     if den == 0.0 {
         num

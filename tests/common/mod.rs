@@ -2,3 +2,5 @@
 #![allow(dead_code)]
 
 pub mod compare;
+pub mod model_refs;
+pub mod tiny;

@@ -1,21 +1,35 @@
 //! CPU kernels, one file per op family, dispatched by one exhaustive `match` over [`Op`]: an op
 //! added to the IR does not compile until the CPU backend handles it.
 
+mod arith;
+mod binary;
 pub mod broadcast;
 mod control;
 mod conv;
+mod cumsum;
 mod elementwise;
 mod gather;
+mod generate;
+mod layout;
 pub mod gemm;
 mod matmul;
+mod einsum;
+mod real;
+mod window;
+mod im2col;
 mod norm;
+mod pad;
 mod pool;
 mod quant;
 mod reduce;
 mod resize;
 mod rnn;
+mod select;
+mod scatter;
 mod shape;
+mod slice;
 mod softmax;
+mod unary;
 
 use crate::error::{Error, Result};
 use crate::ir::{Node, Op};
@@ -34,7 +48,7 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Cast(p) => elementwise::cast(p, inputs),
         Op::CastLike => elementwise::cast_like(inputs),
         Op::Identity => elementwise::identity(inputs),
-        Op::Dropout(p) => elementwise::dropout(p, inputs),
+        Op::Dropout(p) => elementwise::dropout(p, inputs, node.outputs.len()),
         Op::Softmax(p) => softmax::softmax(p, inputs),
         Op::LogSoftmax(p) => softmax::log_softmax(p, inputs),
         Op::Hardmax(p) => softmax::hardmax(p, inputs),
@@ -50,29 +64,29 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Einsum(p) => matmul::einsum(p, inputs),
         Op::Reshape(p) => shape::reshape(p, inputs),
         Op::Flatten(p) => shape::flatten(p, inputs),
-        Op::Transpose(p) => shape::transpose(p, inputs),
+        Op::Transpose(p) => layout::transpose(p, inputs),
         Op::Squeeze(p) => shape::squeeze(p, inputs),
         Op::Unsqueeze(p) => shape::unsqueeze(p, inputs),
-        Op::Concat(p) => shape::concat(p, inputs),
-        Op::Split(p) => shape::split(p, inputs, node.outputs.len()),
-        Op::Slice(p) => shape::slice(p, inputs),
+        Op::Concat(p) => slice::concat(p, inputs),
+        Op::Split(p) => slice::split(p, inputs, node.outputs.len()),
+        Op::Slice(p) => slice::slice(p, inputs),
         Op::Expand => shape::expand(inputs),
         Op::Shape(p) => shape::shape(p, inputs),
         Op::Size => shape::size(inputs),
-        Op::ConstantOfShape(p) => shape::constant_of_shape(p, inputs),
-        Op::Range => shape::range(inputs),
+        Op::ConstantOfShape(p) => generate::constant_of_shape(p, inputs),
+        Op::Range => generate::range(inputs),
         Op::Tile => shape::tile(inputs),
-        Op::Pad(p) => shape::pad(p, inputs),
-        Op::DepthToSpace(p) => shape::depth_to_space(p, inputs),
-        Op::SpaceToDepth(p) => shape::space_to_depth(p, inputs),
-        Op::Trilu(p) => shape::trilu(p, inputs),
-        Op::OneHot(p) => shape::one_hot(p, inputs),
-        Op::EyeLike(p) => shape::eye_like(p, inputs),
+        Op::Pad(p) => pad::pad(p, inputs),
+        Op::DepthToSpace(p) => layout::depth_to_space(p, inputs),
+        Op::SpaceToDepth(p) => layout::space_to_depth(p, inputs),
+        Op::Trilu(p) => layout::trilu(p, inputs),
+        Op::OneHot(p) => generate::one_hot(p, inputs),
+        Op::EyeLike(p) => generate::eye_like(p, inputs),
         Op::Gather(p) => gather::gather(p, inputs),
         Op::GatherElements(p) => gather::gather_elements(p, inputs),
         Op::GatherND(p) => gather::gather_nd(p, inputs),
-        Op::ScatterND(p) => gather::scatter_nd(p, inputs),
-        Op::ScatterElements(p) => gather::scatter_elements(p, inputs),
+        Op::ScatterND(p) => scatter::scatter_nd(p, inputs),
+        Op::ScatterElements(p) => scatter::scatter_elements(p, inputs),
         Op::NonZero => gather::non_zero(inputs),
         Op::Resize(p) => resize::resize(p, inputs),
         Op::Reduce(p) => reduce::reduce(p, inputs),

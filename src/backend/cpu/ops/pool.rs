@@ -1,15 +1,229 @@
-//! Pooling.
+//! Pooling: MaxPool (with the optional Indices output), AveragePool, LpPool and their Global forms.
+//! <https://onnx.ai/onnx/operators/onnx__MaxPool.html>,
+//! <https://onnx.ai/onnx/operators/onnx__AveragePool.html>,
+//! <https://onnx.ai/onnx/operators/onnx__LpPool.html>
+//!
+//! Each (image, channel) plane is one rayon task over the shared [`Window`] geometry. MaxPool also
+//! takes integer tensors; those are pooled in f64, which holds every 8/16/32-bit value exactly.
 
-use super::unsupported;
-use crate::error::Result;
+use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
+use super::window::{Attrs, Window};
+use super::input;
+use crate::error::{Error, Result};
 use crate::ir::*;
-use crate::tensor::Tensor;
+use crate::tensor::{check_alloc, DType, Tensor};
+use rayon::prelude::*;
 
-pub fn pool(_p: &Pool, inputs: &[Option<&Tensor>], _n_outputs: usize) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("pool"))
+/// MaxPool / AveragePool / LpPool. `n_outputs` > 1 asks MaxPool for its Indices output.
+pub fn pool(p: &Pool, inputs: &[Option<&Tensor>], n_outputs: usize) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    if x.rank() < 3 {
+        return Err(Error::Shape(format!("pooling expects X (N, C, spatial…), got {:?}", x.shape())));
+    }
+    let attrs = Attrs {
+        auto_pad: p.auto_pad,
+        kernel: &p.kernel_shape,
+        strides: &p.strides,
+        dilations: &p.dilations,
+        pads: &p.pads,
+        ceil_mode: p.ceil_mode,
+    };
+    let win = Window::forward(op_name(p.kind), &x.shape()[2..], &attrs)?;
+    let mut shape = x.shape()[..2].to_vec();
+    shape.extend_from_slice(&win.output[3 - (x.rank() - 2)..]);
+    check_alloc(&shape, DType::I64)?;
+    let with_indices = p.kind == PoolKind::Max && n_outputs > 1;
+    let dtype = x.dtype();
+    let (y, idx) = match compute_type(dtype) {
+        Some(DType::F32) => {
+            let (y, idx) = pool_t::<f32>(p, &real_vec(x), &win, with_indices);
+            (real_tensor(shape.clone(), y, dtype)?, idx)
+        }
+        Some(_) => {
+            let (y, idx) = pool_t::<f64>(p, &real_vec(x), &win, with_indices);
+            (real_tensor(shape.clone(), y, dtype)?, idx)
+        }
+        None if p.kind == PoolKind::Max && dtype != DType::Bool => {
+            let (y, idx) = pool_t::<f64>(p, &x.to_vec::<f64>(), &win, with_indices);
+            (Tensor::from_vec(shape.clone(), y)?.cast(dtype), idx)
+        }
+        None => return Err(float_only(op_name(p.kind), dtype)),
+    };
+    let mut outs = vec![y];
+    if with_indices {
+        outs.push(Tensor::from_vec(shape, idx)?);
+    }
+    Ok(outs)
 }
 
-pub fn global_pool(_p: &GlobalPool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("global_pool"))
+fn op_name(kind: PoolKind) -> &'static str {
+    match kind {
+        PoolKind::Max => "MaxPool",
+        PoolKind::Average => "AveragePool",
+        PoolKind::Lp(_) => "LpPool",
+    }
 }
 
+/// Pools every plane of `x`; returns the values and, when asked, MaxPool's flat indices.
+fn pool_t<T: Real>(p: &Pool, x: &[T], win: &Window, with_indices: bool) -> (Vec<T>, Vec<i64>) {
+    let (in_sp, out_sp) = (win.input_size(), win.output_size());
+    let planes = if in_sp == 0 { 0 } else { x.len() / in_sp };
+    let mut y = vec![T::ZERO; planes * out_sp];
+    let mut idx = vec![0i64; if with_indices { planes * out_sp } else { 0 }];
+    if out_sp == 0 || planes == 0 {
+        return (y, idx);
+    }
+    let plane = |i: usize, out: &mut [T], ind: Option<&mut [i64]>| {
+        pool_plane(p, &x[i * in_sp..][..in_sp], win, out, ind, (i * in_sp) as i64);
+    };
+    if with_indices {
+        y.par_chunks_mut(out_sp).zip(idx.par_chunks_mut(out_sp)).enumerate().for_each(|(i, (o, ind))| plane(i, o, Some(ind)));
+    } else {
+        y.par_chunks_mut(out_sp).enumerate().for_each(|(i, o)| plane(i, o, None));
+    }
+    (y, idx)
+}
+
+/// One plane. Indices count from `base` (the plane's offset in X) in row-major order, or
+/// column-major over the spatial dims when `storage_order` is 1.
+fn pool_plane<T: Real>(p: &Pool, x: &[T], w: &Window, out: &mut [T], mut ind: Option<&mut [i64]>, base: i64) {
+    let [id_n, ih_n, iw_n] = w.input.map(|v| v as isize);
+    let [od_n, oh_n, ow_n] = w.output;
+    let [kd, kh, kw] = w.kernel;
+    let mut o = 0;
+    for od in 0..od_n {
+        for oh in 0..oh_n {
+            for ow in 0..ow_n {
+                let (mut best, mut best_at) = (None::<T>, 0usize);
+                let (mut sum, mut count, mut padded_count) = (T::ZERO, 0usize, 0usize);
+                for a in 0..kd {
+                    let id = w.source(0, od, a);
+                    for b in 0..kh {
+                        let ih = w.source(1, oh, b);
+                        for e in 0..kw {
+                            let iw = w.source(2, ow, e);
+                            // Positions inside the explicit padding count for count_include_pad;
+                            // the extra reach of ceil_mode does not.
+                            let in_pads = [(id, id_n, 0), (ih, ih_n, 1), (iw, iw_n, 2)]
+                                .iter()
+                                .all(|&(v, n, d)| v >= -w.pad[d] && v < n + w.pad_end[d]);
+                            if in_pads {
+                                padded_count += 1;
+                            }
+                            if id < 0 || id >= id_n || ih < 0 || ih >= ih_n || iw < 0 || iw >= iw_n {
+                                continue;
+                            }
+                            let at = ((id * ih_n + ih) * iw_n + iw) as usize;
+                            let v = x[at];
+                            match p.kind {
+                                PoolKind::Max => {
+                                    if !v.is_nan() && best.is_none_or(|b| v > b) {
+                                        (best, best_at) = (Some(v), at);
+                                    }
+                                }
+                                PoolKind::Average => sum += v,
+                                PoolKind::Lp(q) => sum += v.abs().powi(q as i32),
+                            }
+                            count += 1;
+                        }
+                    }
+                }
+                out[o] = match p.kind {
+                    PoolKind::Max => best.unwrap_or(T::of(f64::NAN)),
+                    PoolKind::Average => {
+                        let n = if p.count_include_pad { padded_count } else { count };
+                        sum / T::of(n.max(1) as f64)
+                    }
+                    PoolKind::Lp(q) => sum.powf(T::ONE / T::of(q as f64)),
+                };
+                if let Some(ind) = ind.as_deref_mut() {
+                    ind[o] = base + flat_index(best_at, w, p.storage_order);
+                }
+                o += 1;
+            }
+        }
+    }
+}
+
+/// The flat spatial index of row-major offset `at`, in the requested storage order.
+fn flat_index(at: usize, w: &Window, storage_order: i64) -> i64 {
+    if storage_order != 1 {
+        return at as i64;
+    }
+    let [_, h, wd] = w.input;
+    let (d_i, h_i, w_i) = (at / (h * wd), (at / wd) % h, at % wd);
+    // Column-major over the (real) spatial dims: the last dim varies slowest.
+    let [dn, hn, _] = w.input;
+    (w_i * hn * dn + h_i * dn + d_i) as i64
+}
+
+/// GlobalMaxPool / GlobalAveragePool / GlobalLpPool: one value per (image, channel).
+pub fn global_pool(p: &GlobalPool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    if x.rank() < 2 {
+        return Err(Error::Shape(format!("global pooling expects X (N, C, …), got {:?}", x.shape())));
+    }
+    let mut shape = x.shape()[..2].to_vec();
+    shape.resize(x.rank(), 1);
+    let plane: usize = x.shape()[2..].iter().product();
+    let dtype = x.dtype();
+    let y = match compute_type(dtype) {
+        Some(DType::F32) => real_tensor(shape, global_t::<f32>(p.kind, &real_vec(x), plane), dtype)?,
+        Some(_) => real_tensor(shape, global_t::<f64>(p.kind, &real_vec(x), plane), dtype)?,
+        None => return Err(float_only("global pooling", dtype)),
+    };
+    Ok(vec![y])
+}
+
+fn global_t<T: Real>(kind: PoolKind, x: &[T], plane: usize) -> Vec<T> {
+    if plane == 0 {
+        return Vec::new();
+    }
+    x.par_chunks(plane)
+        .map(|v| match kind {
+            PoolKind::Max => v.iter().copied().fold(v[0], |m, a| if a > m { a } else { m }),
+            PoolKind::Average => v.iter().fold(T::ZERO, |s, &a| s + a) / T::of(plane as f64),
+            PoolKind::Lp(q) => v.iter().fold(T::ZERO, |s, &a| s + a.abs().powi(q as i32)).powf(T::ONE / T::of(q as f64)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool_attrs(kind: PoolKind, kernel: Vec<usize>, strides: Vec<usize>, pads: Vec<usize>) -> Pool {
+        Pool {
+            kind,
+            auto_pad: AutoPad::NotSet,
+            ceil_mode: false,
+            count_include_pad: false,
+            dilations: vec![],
+            kernel_shape: kernel,
+            pads,
+            strides,
+            storage_order: 0,
+        }
+    }
+
+    #[test]
+    fn max_pool_with_indices_and_average_excluding_pad() {
+        let x = Tensor::from_vec(vec![1, 1, 2, 2], vec![1.0f32, 4.0, 3.0, 2.0]).unwrap();
+        let p = pool_attrs(PoolKind::Max, vec![2, 2], vec![], vec![]);
+        let y = pool(&p, &[Some(&x)], 2).unwrap();
+        assert_eq!(y[0].as_slice::<f32>().unwrap(), &[4.0]);
+        assert_eq!(y[1].as_slice::<i64>().unwrap(), &[1]);
+        // Average over a 2x2 window with one pad row on top: the padded cells do not count.
+        let p = pool_attrs(PoolKind::Average, vec![2, 2], vec![], vec![1, 0, 0, 0]);
+        let y = pool(&p, &[Some(&x)], 1).unwrap();
+        assert_eq!(y[0].as_slice::<f32>().unwrap(), &[2.5, 2.5]);
+    }
+
+    #[test]
+    fn global_average() {
+        let x = Tensor::from_vec(vec![1, 2, 2], vec![1.0f32, 3.0, 5.0, 7.0]).unwrap();
+        let y = global_pool(&GlobalPool { kind: PoolKind::Average }, &[Some(&x)]).unwrap();
+        assert_eq!(y[0].shape(), &[1, 2, 1]);
+        assert_eq!(y[0].as_slice::<f32>().unwrap(), &[2.0, 6.0]);
+    }
+}

@@ -1,87 +1,257 @@
-//! Shape ops.
+//! Ops that change a tensor's shape but not its element order (Reshape, Flatten, Squeeze,
+//! Unsqueeze), that read shapes (Shape, Size), and that repeat data (Expand, Tile).
+//!
+//! <https://onnx.ai/onnx/operators/onnx__Reshape.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Flatten.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Squeeze.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Unsqueeze.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Shape.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Size.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Expand.html>,
+//! <https://onnx.ai/onnx/operators/onnx__Tile.html>
 
-use super::unsupported;
-use crate::error::Result;
+use super::broadcast::{broadcast_shapes, broadcast_strides};
+use super::layout::{signed_strides, strided_tensor};
+use super::{input, norm_axis, opt_input};
+use crate::error::{Error, Result};
 use crate::ir::*;
 use crate::tensor::Tensor;
 
-pub fn reshape(_p: &Reshape, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("reshape"))
+/// The values of an integer tensor that describes shapes, axes or counts (`what` names it in errors).
+pub(super) fn int_values(t: &Tensor, what: &str) -> Result<Vec<i64>> {
+    if !t.dtype().is_int() {
+        return Err(Error::DType(format!(
+            "{what} must be an integer tensor, got {}",
+            t.dtype()
+        )));
+    }
+    Ok(t.to_i64_vec())
 }
 
-pub fn flatten(_p: &Flatten, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("flatten"))
+/// `values` as dimension sizes: every entry must be non-negative.
+pub(super) fn to_dims(values: &[i64], what: &str) -> Result<Vec<usize>> {
+    values
+        .iter()
+        .map(|&v| {
+            usize::try_from(v)
+                .map_err(|_| Error::Shape(format!("{what} {values:?} has a negative entry")))
+        })
+        .collect()
 }
 
-pub fn transpose(_p: &Transpose, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("transpose"))
+/// Normalizes a list of axes against `rank`, rejecting repeats.
+pub(super) fn norm_axes(axes: &[i64], rank: usize) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(axes.len());
+    for &a in axes {
+        let n = norm_axis(a, rank)?;
+        if out.contains(&n) {
+            return Err(Error::Shape(format!("axes {axes:?} repeat axis {a}")));
+        }
+        out.push(n);
+    }
+    Ok(out)
 }
 
-pub fn squeeze(_p: &Axes, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("squeeze"))
+/// Reshape: `0` copies the input dim (unless `allowzero`), `-1` is inferred from the rest.
+pub fn reshape(p: &Reshape, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    let target = int_values(input(inputs, 1)?, "Reshape shape")?;
+    let shape = reshape_dims(x.shape(), &target, p.allowzero)?;
+    Ok(vec![x.clone().reshape(shape)?])
 }
 
-pub fn unsqueeze(_p: &Axes, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("unsqueeze"))
+/// The output shape of Reshape for an input of shape `from`.
+fn reshape_dims(from: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>> {
+    let numel: usize = from.iter().product();
+    let bad = |why: &str| Error::Shape(format!("cannot reshape {from:?} to {target:?}: {why}"));
+    let mut infer = None;
+    let mut dims = Vec::with_capacity(target.len());
+    for (i, &t) in target.iter().enumerate() {
+        dims.push(match t {
+            -1 if infer.is_some() => return Err(bad("more than one -1")),
+            -1 => {
+                infer = Some(i);
+                1
+            }
+            0 if !allowzero => *from
+                .get(i)
+                .ok_or_else(|| bad("0 copies a dim the input does not have"))?,
+            t if t < 0 => return Err(bad("negative dim")),
+            t => t as usize,
+        });
+    }
+    let known =
+        crate::tensor::checked_numel(&dims).ok_or_else(|| bad("element count overflows"))?;
+    if let Some(i) = infer {
+        if known == 0 || numel % known != 0 {
+            return Err(bad("the -1 dim cannot be inferred"));
+        }
+        dims[i] = numel / known;
+    } else if known != numel {
+        return Err(bad("element counts differ"));
+    }
+    Ok(dims)
 }
 
-pub fn concat(_p: &Concat, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("concat"))
+/// Flatten: a 2-D view `[prod(dims[..axis]), prod(dims[axis..])]`.
+pub fn flatten(p: &Flatten, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    let r = x.rank() as i64;
+    let axis = if p.axis < 0 { p.axis + r } else { p.axis };
+    if !(0..=r).contains(&axis) {
+        return Err(Error::Shape(format!(
+            "Flatten axis {} is out of range for rank {r}",
+            p.axis
+        )));
+    }
+    let outer: usize = x.shape()[..axis as usize].iter().product();
+    let inner: usize = x.shape()[axis as usize..].iter().product();
+    Ok(vec![x.clone().reshape(vec![outer, inner])?])
 }
 
-pub fn split(_p: &Split, inputs: &[Option<&Tensor>], _n_outputs: usize) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("split"))
+/// Axes of Squeeze/Unsqueeze: the attribute, or input 1 (absent = `None`).
+fn axes_of(p: &Axes, inputs: &[Option<&Tensor>]) -> Result<Option<Vec<i64>>> {
+    match &p.axes {
+        Some(a) => Ok(Some(a.clone())),
+        None => opt_input(inputs, 1)
+            .map(|t| int_values(t, "axes"))
+            .transpose(),
+    }
 }
 
-pub fn slice(_p: &Slice, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("slice"))
+/// Squeeze: removes the listed size-1 dims, or every size-1 dim when no axes are given.
+pub fn squeeze(p: &Axes, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    let drop: Vec<usize> = match axes_of(p, inputs)? {
+        Some(a) => norm_axes(&a, x.rank())?,
+        None => (0..x.rank()).filter(|&d| x.shape()[d] == 1).collect(),
+    };
+    if let Some(&d) = drop.iter().find(|&&d| x.shape()[d] != 1) {
+        return Err(Error::Shape(format!(
+            "cannot squeeze axis {d} of size {} in {:?}",
+            x.shape()[d],
+            x.shape()
+        )));
+    }
+    let shape = (0..x.rank())
+        .filter(|d| !drop.contains(d))
+        .map(|d| x.shape()[d])
+        .collect();
+    Ok(vec![x.clone().reshape(shape)?])
 }
 
-pub fn expand(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("expand"))
+/// Unsqueeze: inserts size-1 dims at the listed positions of the output.
+pub fn unsqueeze(p: &Axes, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    let axes = axes_of(p, inputs)?.ok_or_else(|| Error::Input("Unsqueeze needs axes".into()))?;
+    let rank = x.rank() + axes.len();
+    let new = norm_axes(&axes, rank)?;
+    let mut rest = x.shape().iter();
+    let shape = (0..rank)
+        .map(|d| {
+            if new.contains(&d) {
+                1
+            } else {
+                rest.next().copied().unwrap_or(1)
+            }
+        })
+        .collect();
+    Ok(vec![x.clone().reshape(shape)?])
 }
 
-pub fn shape(_p: &ShapeOf, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("shape"))
+/// Shape: the input's dims `[start, end)` as int64, both clamped to `[0, rank]`.
+pub fn shape(p: &ShapeOf, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    let r = x.rank() as i64;
+    let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
+    let start = clamp(p.start);
+    let end = clamp(p.end.unwrap_or(r)).max(start);
+    let dims: Vec<i64> = x.shape()[start..end].iter().map(|&d| d as i64).collect();
+    Ok(vec![Tensor::from_vec(vec![dims.len()], dims)?])
 }
 
+/// Size: the element count as an int64 scalar.
 pub fn size(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("size"))
+    Ok(vec![Tensor::scalar(input(inputs, 0)?.len() as i64)])
 }
 
-pub fn constant_of_shape(_p: &ConstantOfShape, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("constant_of_shape"))
+/// Expand: broadcasts the input against the shape in input 1.
+pub fn expand(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0)?;
+    let target = to_dims(
+        &int_values(input(inputs, 1)?, "Expand shape")?,
+        "Expand shape",
+    )?;
+    let out = broadcast_shapes(&[x.shape(), &target])?;
+    let strides: Vec<isize> = broadcast_strides(x.shape(), &out)
+        .into_iter()
+        .map(|s| s as isize)
+        .collect();
+    Ok(vec![strided_tensor(x, 0, out, &strides)?])
 }
 
-pub fn range(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("range"))
-}
-
+/// Tile: repeats the input `repeats[d]` times along each dim. Done as one strided copy over the
+/// interleaved view `[r0, d0, r1, d1, ...]` whose repeat dims have stride 0.
 pub fn tile(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("tile"))
+    let x = input(inputs, 0)?;
+    let repeats = to_dims(
+        &int_values(input(inputs, 1)?, "Tile repeats")?,
+        "Tile repeats",
+    )?;
+    if repeats.len() != x.rank() {
+        return Err(Error::Shape(format!(
+            "Tile repeats {repeats:?} must have one entry per dim of {:?}",
+            x.shape()
+        )));
+    }
+    let own = signed_strides(x.shape());
+    let mut view_shape = Vec::with_capacity(2 * x.rank());
+    let mut view_strides = Vec::with_capacity(2 * x.rank());
+    for d in 0..x.rank() {
+        view_shape.extend([repeats[d], x.shape()[d]]);
+        view_strides.extend([0, own[d]]);
+    }
+    let out: Vec<usize> = (0..x.rank()).map(|d| repeats[d] * x.shape()[d]).collect();
+    Ok(vec![
+        strided_tensor(x, 0, view_shape, &view_strides)?.reshape(out)?
+    ])
 }
 
-pub fn pad(_p: &Pad, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("pad"))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-pub fn depth_to_space(_p: &DepthToSpace, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("depth_to_space"))
-}
+    #[test]
+    fn reshape_infers_and_copies() {
+        assert_eq!(
+            reshape_dims(&[2, 3, 4], &[0, -1], false).unwrap(),
+            vec![2, 12]
+        );
+        assert_eq!(reshape_dims(&[0, 3], &[3, 0], true).unwrap(), vec![3, 0]);
+        assert!(reshape_dims(&[2, 3], &[4, -1], false).is_err());
+        assert!(reshape_dims(&[2, 3], &[-1, -1], false).is_err());
+    }
 
-pub fn space_to_depth(_p: &SpaceToDepth, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("space_to_depth"))
-}
+    #[test]
+    fn tile_repeats_rows_and_cols() {
+        let x = Tensor::from_vec(vec![1, 2], vec![1u8, 2]).unwrap();
+        let r = Tensor::from_vec(vec![2], vec![2i64, 2]).unwrap();
+        let y = tile(&[Some(&x), Some(&r)]).unwrap();
+        assert_eq!(y[0].shape(), &[2, 4]);
+        assert_eq!(y[0].as_slice::<u8>().unwrap(), &[1, 2, 1, 2, 1, 2, 1, 2]);
+    }
 
-pub fn trilu(_p: &Trilu, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("trilu"))
+    #[test]
+    fn shape_clamps_start_end() {
+        let x = Tensor::zeros(crate::tensor::DType::F32, vec![2, 3, 4]).unwrap();
+        let y = shape(
+            &ShapeOf {
+                start: -2,
+                end: Some(10),
+            },
+            &[Some(&x)],
+        )
+        .unwrap();
+        assert_eq!(y[0].as_slice::<i64>().unwrap(), &[3, 4]);
+    }
 }
-
-pub fn one_hot(_p: &OneHot, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("one_hot"))
-}
-
-pub fn eye_like(_p: &EyeLike, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let _ = (inputs,); Err(unsupported("eye_like"))
-}
-

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it: installs what it needs (a pinned Python venv),
+# generates and fetches the test data, makes the onnxruntime references, and runs `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "python venv (onnx, onnxruntime, numpy; pinned)"
+scripts/setup-python.sh
+
+step "ONNX node conformance data"
+scripts/onnx-node-tests.sh
+
+step "real-weight models from PyPI wheels"
+scripts/fetch-models.sh
+
+step "build (release)"
+cargo build --release --locked
+
+step "zoo models for the reference runs"
+mkdir -p testdata/zoo
+for spec in "resnet18 --batch 1" "mobilenetv2 --batch 1" "bert --batch 1 --seq 32 --layers 2"; do
+  set -- $spec
+  name=$1; shift
+  [ -f "testdata/zoo/$name.onnx" ] || target/release/rtforge zoo export "$name" -o "testdata/zoo/$name.onnx" "$@"
+done
+
+step "onnxruntime reference outputs"
+.venv/bin/python scripts/make-refs.py
+
+step "cargo test"
+cargo test --release --locked -- --nocapture 2>&1 | tee target/test-output.txt
+grep -h "onnx node tests:" target/test-output.txt || true

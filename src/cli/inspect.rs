@@ -1,0 +1,117 @@
+//! `rtforge inspect MODEL [--json]`: what a model needs and holds, like `saved_model_cli show`.
+
+use super::model_source;
+use anyhow::Result;
+use clap::Args;
+use crate::ir::{Dim, ValueInfo};
+use crate::Model;
+use serde_json::{json, Value};
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// An .onnx file, or zoo:NAME.
+    pub model: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(a: InspectArgs) -> Result<()> {
+    let model = model_source::load(&a.model, None)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&to_json(&a.model, &model))?);
+    } else {
+        print!("{}", to_text(&a.model, &model));
+    }
+    Ok(())
+}
+
+fn dim_json(d: &Dim) -> Value {
+    match d {
+        Dim::Fixed(n) => json!(n),
+        Dim::Symbol(s) => json!(s),
+        Dim::Unknown => Value::Null,
+    }
+}
+
+fn value_json(v: &ValueInfo) -> Value {
+    json!({
+        "name": v.name,
+        "dtype": v.dtype.map(|d| d.name()),
+        "shape": v.shape.as_ref().map(|s| s.iter().map(dim_json).collect::<Vec<_>>()),
+    })
+}
+
+fn io(model: &Model) -> (Vec<&ValueInfo>, Vec<&ValueInfo>) {
+    let g = &model.graph;
+    (g.inputs.iter().map(|&v| g.value(v)).collect(), g.outputs.iter().map(|&v| g.value(v)).collect())
+}
+
+pub fn to_json(source: &str, model: &Model) -> Value {
+    let (inputs, outputs) = io(model);
+    let (params, bytes) = model.parameters();
+    json!({
+        "model": source,
+        "producer": {"name": model.producer_name, "version": model.producer_version},
+        "ir_version": model.ir_version,
+        "opsets": model.opsets.iter().map(|(d, v)| (if d.is_empty() { "ai.onnx".to_string() } else { d.clone() }, json!(v))).collect::<serde_json::Map<_, _>>(),
+        "inputs": inputs.iter().map(|v| value_json(v)).collect::<Vec<_>>(),
+        "outputs": outputs.iter().map(|v| value_json(v)).collect::<Vec<_>>(),
+        "nodes": count_nodes(model),
+        "op_counts": model.graph.op_counts(),
+        "parameters": params,
+        "parameter_bytes": bytes,
+    })
+}
+
+fn count_nodes(model: &Model) -> usize {
+    let mut n = 0;
+    model.graph.visit_nodes(&mut |_| n += 1);
+    n
+}
+
+pub fn to_text(source: &str, model: &Model) -> String {
+    use std::fmt::Write;
+    let (inputs, outputs) = io(model);
+    let (params, bytes) = model.parameters();
+    let mut s = String::new();
+    let _ = writeln!(s, "model: {source}");
+    let producer = format!("{} {}", model.producer_name, model.producer_version);
+    let _ = writeln!(s, "producer: {}   ir_version: {}", producer.trim(), model.ir_version);
+    let opsets: Vec<String> = model
+        .opsets
+        .iter()
+        .map(|(d, v)| format!("{} {v}", if d.is_empty() { "ai.onnx" } else { d }))
+        .collect();
+    let _ = writeln!(s, "opsets: {}", opsets.join(", "));
+    let _ = writeln!(s, "inputs:");
+    for v in inputs {
+        let _ = writeln!(s, "  {}: {}", v.name, v.describe());
+    }
+    let _ = writeln!(s, "outputs:");
+    for v in outputs {
+        let _ = writeln!(s, "  {}: {}", v.name, v.describe());
+    }
+    let _ = writeln!(s, "nodes: {}   parameters: {params} ({})", count_nodes(model), human_bytes(bytes));
+    let _ = writeln!(s, "op counts:");
+    let mut counts: Vec<(&str, usize)> = model.graph.op_counts().into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    for (op, n) in counts {
+        let _ = writeln!(s, "  {op:<24} {n}");
+    }
+    s
+}
+
+/// `102.2 MB` (decimal units, as file sizes are usually quoted).
+pub fn human_bytes(b: usize) -> String {
+    let b = b as f64;
+    if b >= 1e9 {
+        format!("{:.1} GB", b / 1e9)
+    } else if b >= 1e6 {
+        format!("{:.1} MB", b / 1e6)
+    } else if b >= 1e3 {
+        format!("{:.1} kB", b / 1e3)
+    } else {
+        format!("{b} B")
+    }
+}
