@@ -345,6 +345,6 @@ fn apply_type(info: &mut ValueInfo, vi: &ValueInfoProto) -> Result<()> {
             }
             Ok(())
         }
-        _ => Err(Error::tensor(&info.name, "only tensor values are supported (not sequences, maps or optionals)")),
+        _ => Err(Error::tensor(&info.name, "sequence, map and optional values are not supported (only tensors)")),
     }
 }

@@ -281,3 +281,31 @@ mod tests {
         assert!(rnn(&p, &[Some(&x), Some(&w), Some(&r)]).is_err());
     }
 }
+#[cfg(test)]
+mod tmp_ort_check {
+    #[test]
+    fn tmp_ort_cases() {
+        let Ok(root) = std::env::var("RNN_CASES") else { return };
+        let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+        dirs.sort();
+        for d in dirs {
+            let m = crate::onnx::load_model(&d.join("model.onnx")).unwrap();
+            let mut s = crate::runtime::Session::new(&m, "cpu", &crate::backend::CompileOptions { threads: Some(2) }).unwrap();
+            let mut feed = std::collections::HashMap::new();
+            for (i, info) in s.inputs().to_vec().iter().enumerate() {
+                let t = crate::onnx::tensor_proto::read_tensor_pb(&d.join(format!("test_data_set_0/input_{i}.pb"))).unwrap();
+                feed.insert(info.name.clone(), t);
+            }
+            let got = s.run(&feed).unwrap();
+            let mut worst = 0f64;
+            for (i, (_, g)) in got.iter().enumerate() {
+                let e = crate::onnx::tensor_proto::read_tensor_pb(&d.join(format!("test_data_set_0/output_{i}.pb"))).unwrap();
+                assert_eq!(g.shape(), e.shape());
+                for (a, b) in g.to_vec::<f64>().iter().zip(e.to_vec::<f64>()) {
+                    worst = worst.max((a - b).abs() / (b.abs() + 1e-6).max(1e-2));
+                }
+            }
+            println!("{}: worst rel err {worst:.2e}", d.display());
+        }
+    }
+}
