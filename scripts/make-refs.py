@@ -163,6 +163,7 @@ def sha256(path):
 
 
 def entry(kind, name, array):
+    """The manifest record of one saved tensor."""
     return {"name": name, "file": f"{kind}_{sanitize(name)}.npy", "dtype": str(array.dtype),
             "shape": list(array.shape)}
 
@@ -207,12 +208,13 @@ def make_refs(model_path, script_hash, force):
         "inputs": [],
         "outputs": [],
     }
+    # np.asarray, not np.ascontiguousarray: the latter turns a 0-d scalar (silero's `sr`) into 1-d.
     for name in input_names:
-        array = np.ascontiguousarray(feeds[name])
+        array = np.asarray(feeds[name], order="C")
         manifest["inputs"].append(entry("input", name, array))
         np.save(out_dir / manifest["inputs"][-1]["file"], array)
     for name, value in zip(output_names, outputs):
-        array = np.ascontiguousarray(value)
+        array = np.asarray(value, order="C")
         manifest["outputs"].append(entry("output", name, array))
         np.save(out_dir / manifest["outputs"][-1]["file"], array)
     manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")

@@ -168,45 +168,114 @@ fn unknown_model_is_an_error_naming_the_known_ones() {
     assert!(e.contains("512"), "{e}");
 }
 
+/// Runs zoo model `name` on `feeds` on the CPU backend and in onnxruntime; returns, per output,
+/// its name, the relative L2 error, and the reference tensor.
+fn compare_with_onnxruntime(
+    name: &str,
+    opts: &ZooOptions,
+    feeds: HashMap<String, Tensor>,
+) -> Vec<(String, f64, Tensor)> {
+    let model_path = scratch(&format!("{name}-ort.onnx"));
+    zoo::export(name, opts, &model_path).expect("export");
+    let mut args = vec![model_path.clone()];
+    for (k, t) in &feeds {
+        let p = scratch(&format!("{name}-in-{k}.npy"));
+        rtforge::tensor::write_npy(&p, t).expect("write input");
+        args.push(PathBuf::from(format!("{k}={}", p.display())));
+    }
+    let ref_dir = scratch(&format!("{name}-ref"));
+    std::fs::create_dir_all(&ref_dir).expect("create reference dir");
+    args.insert(1, ref_dir.clone());
+    let arg_refs: Vec<&Path> = args.iter().map(|p| p.as_path()).collect();
+    run_python(
+        "import sys, os, numpy as np, onnxruntime as ort\n\
+         s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
+         feeds = {a.split('=', 1)[0]: np.load(a.split('=', 1)[1]) for a in sys.argv[3:]}\n\
+         for o, v in zip(s.get_outputs(), s.run(None, feeds)): np.save(os.path.join(sys.argv[2], o.name + '.npy'), v)",
+        &arg_refs,
+    );
+
+    let model = zoo::load(name, opts).expect("load");
+    let mut session = Session::new(&model, "cpu", &CompileOptions::default()).expect("compile");
+    let outs = session.run(&feeds).expect("run");
+    let mut result = vec![];
+    for (out_name, got) in outs {
+        let want = rtforge::tensor::read_npy(&ref_dir.join(format!("{out_name}.npy")))
+            .expect("read reference");
+        assert_eq!(got.shape(), want.shape(), "{name} output '{out_name}'");
+        let err = relative_l2(&got, &want);
+        eprintln!("{name} '{out_name}' vs onnxruntime: relative L2 {err:e}");
+        result.push((out_name, err, want));
+    }
+    std::fs::remove_dir_all(scratch("")).ok();
+    result
+}
+
+/// Mean and standard deviation of a float tensor.
+fn mean_std(t: &Tensor) -> (f32, f32) {
+    let v = t.to_f32_vec();
+    let mean = v.iter().sum::<f32>() / v.len() as f32;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / v.len() as f32;
+    (mean, var.sqrt())
+}
+
 /// ResNet-18, batch 1, on the CPU backend against onnxruntime on the same seeded input.
 #[test]
 fn resnet18_on_cpu_matches_onnxruntime() {
-    let opts = ZooOptions::default();
-    let model_path = scratch("resnet18-ort.onnx");
-    let input_path = scratch("resnet18-input.npy");
-    let ref_path = scratch("resnet18-ort-output.npy");
-    zoo::export("resnet18", &opts, &model_path).expect("export");
     let mut x = vec![0f32; 3 * 224 * 224];
     Rng::new(42).fill_uniform(&mut x, -1.0, 1.0);
     let input = Tensor::from_vec(vec![1, 3, 224, 224], x).expect("input");
-    rtforge::tensor::write_npy(&input_path, &input).expect("write input");
-    run_python(
-        "import sys, numpy as np, onnxruntime as ort\n\
-         s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
-         np.save(sys.argv[3], s.run(None, {'input': np.load(sys.argv[2])})[0])",
-        &[&model_path, &input_path, &ref_path],
+    let outs = compare_with_onnxruntime(
+        "resnet18",
+        &ZooOptions::default(),
+        HashMap::from([("input".into(), input)]),
     );
-    let want = rtforge::tensor::read_npy(&ref_path).expect("read reference");
-    let want_v = want.to_f32_vec();
+    let (name, err, want) = &outs[0];
+    assert_eq!(name, "output");
+    assert_eq!(want.shape(), [1, 1000]);
     // The logits must be worth comparing: finite, and spread out rather than collapsed.
-    let mean = want_v.iter().sum::<f32>() / want_v.len() as f32;
-    let std = (want_v.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / want_v.len() as f32).sqrt();
+    let (_, std) = mean_std(want);
     assert!(
-        want_v.iter().all(|v| v.is_finite()) && std > 0.05 && std < 100.0,
+        std.is_finite() && std > 0.05 && std < 100.0,
         "reference logits std {std}"
     );
+    assert!(
+        *err <= 1e-4,
+        "relative L2 error {err:e} against onnxruntime"
+    );
+}
 
-    let model = zoo::load("resnet18", &opts).expect("load");
-    let mut session = Session::new(&model, "cpu", &CompileOptions::default()).expect("compile");
-    let outs = session
-        .run(&HashMap::from([("input".to_string(), input)]))
-        .expect("run");
-    assert_eq!(outs[0].0, "output");
-    let got = &outs[0].1;
-    assert_eq!(got.shape(), [1, 1000]);
-    let err = relative_l2(got, &want);
-    assert!(err <= 1e-4, "relative L2 error {err:e} against onnxruntime");
-    for p in [model_path, input_path, ref_path] {
-        std::fs::remove_file(p).ok();
+/// A 2-layer BERT on 2 sequences of 16 tokens, the last 4 of the second one masked.
+#[test]
+fn small_bert_on_cpu_matches_onnxruntime() {
+    let opts = test_options("bert");
+    let (n, s) = (opts.batch, opts.seq);
+    let mut rng = Rng::new(7);
+    let ids: Vec<i64> = (0..n * s)
+        .map(|_| (rng.next_u64() % 30522) as i64)
+        .collect();
+    let mask: Vec<i64> = (0..n * s)
+        .map(|i| i64::from(i < s || i % s < s - 4))
+        .collect();
+    let types: Vec<i64> = (0..n * s).map(|i| i64::from(i % s >= s / 2)).collect();
+    let t = |v: Vec<i64>| Tensor::from_vec(vec![n, s], v).expect("input");
+    let feeds = HashMap::from([
+        ("input_ids".to_string(), t(ids)),
+        ("attention_mask".to_string(), t(mask)),
+        ("token_type_ids".to_string(), t(types)),
+    ]);
+    let outs = compare_with_onnxruntime("bert", &opts, feeds);
+    let names: Vec<&str> = outs.iter().map(|o| o.0.as_str()).collect();
+    assert_eq!(names, ["last_hidden_state", "pooler_output"]);
+    for (name, err, want) in &outs {
+        let (_, std) = mean_std(want);
+        assert!(
+            std.is_finite() && std > 0.05,
+            "reference '{name}' std {std}"
+        );
+        assert!(
+            *err <= 1e-4,
+            "'{name}': relative L2 error {err:e} against onnxruntime"
+        );
     }
 }

@@ -633,6 +633,8 @@ pub struct DepthToSpace {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SpaceToDepth {
     pub blocksize: usize,
+    /// CRD output channel order (the opset-28 `mode`) when true, DCR (the default) when false.
+    pub crd: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]

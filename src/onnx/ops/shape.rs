@@ -137,7 +137,14 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
                 other => return Err(c.err(format!("unknown mode '{other}'"))),
             },
         }),
-        "SpaceToDepth" => Op::SpaceToDepth(SpaceToDepth { blocksize: blocksize(c)? }),
+        "SpaceToDepth" => Op::SpaceToDepth(SpaceToDepth {
+            blocksize: blocksize(c)?,
+            crd: match c.string("mode", "DCR").as_str() {
+                "DCR" => false,
+                "CRD" => true,
+                other => return Err(c.err(format!("unknown mode '{other}'"))),
+            },
+        }),
         "Trilu" => Op::Trilu(Trilu { upper: c.bool("upper", true) }),
         "OneHot" => Op::OneHot(OneHot { axis: c.int("axis", -1) }),
         "EyeLike" => Op::EyeLike(EyeLike {

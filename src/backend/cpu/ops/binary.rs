@@ -75,7 +75,12 @@ pub fn binary_op(kind: BinaryKind, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         BitShift { .. } | BitwiseAnd | BitwiseOr | BitwiseXor => {
             same_dtype(kind.name(), a, b)?;
             let (sa, sb) = (a.shape(), b.shape());
-            int_pair!(a.data(), b.data(), |x, y| bitwise(kind, x, sa, y, sb), Err(dtype_error(kind.name(), a)))
+            int_pair!(
+                a.data(),
+                b.data(),
+                |x, y| bitwise(kind, x, sa, y, sb),
+                Err(dtype_error(kind.name(), a))
+            )
         }
     }
 }
@@ -104,7 +109,11 @@ pub fn variadic(p: &Variadic, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>>
 
 fn same_dtype(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
-        return Err(Error::DType(format!("{op} needs inputs of one dtype, got {} and {}", a.dtype(), b.dtype())));
+        return Err(Error::DType(format!(
+            "{op} needs inputs of one dtype, got {} and {}",
+            a.dtype(),
+            b.dtype()
+        )));
     }
     Ok(())
 }
@@ -129,7 +138,12 @@ fn arith(op: Arith, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         (TensorData::F16(_), _) | (TensorData::BF16(_), _) => {
             Ok(arith(op, &a.cast(DType::F32), &b.cast(DType::F32))?.cast(a.dtype()))
         }
-        (x, y) => int_pair!(x, y, |x, y| int_arith(op, x, sa, y, sb), Err(dtype_error(&name, a))),
+        (x, y) => int_pair!(
+            x,
+            y,
+            |x, y| int_arith(op, x, sa, y, sb),
+            Err(dtype_error(&name, a))
+        ),
     }
 }
 
@@ -169,8 +183,12 @@ fn int_arith<T: Int>(op: Arith, x: &[T], sa: &[usize], y: &[T], sb: &[usize]) ->
         Arith::Add => map2(x, sa, y, sb, T::wrapping_add),
         Arith::Sub => map2(x, sa, y, sb, T::wrapping_sub),
         Arith::Mul => map2(x, sa, y, sb, T::wrapping_mul),
-        Arith::Div => map2(x, sa, y, sb, |p, q| p.checked_div_trunc(q).unwrap_or(T::ZERO)),
-        Arith::Mod { fmod: true } => map2(x, sa, y, sb, |p, q| p.checked_rem_trunc(q).unwrap_or(T::ZERO)),
+        Arith::Div => map2(x, sa, y, sb, |p, q| {
+            p.checked_div_trunc(q).unwrap_or(T::ZERO)
+        }),
+        Arith::Mod { fmod: true } => map2(x, sa, y, sb, |p, q| {
+            p.checked_rem_trunc(q).unwrap_or(T::ZERO)
+        }),
         Arith::Mod { fmod: false } => map2(x, sa, y, sb, |p, q| {
             let r = p.checked_rem_trunc(q).unwrap_or(T::ZERO);
             if r != T::ZERO && (r < T::ZERO) != (q < T::ZERO) {
@@ -184,7 +202,13 @@ fn int_arith<T: Int>(op: Arith, x: &[T], sa: &[usize], y: &[T], sb: &[usize]) ->
     }
 }
 
-fn compare<T: Element + PartialOrd>(kind: BinaryKind, x: &[T], sa: &[usize], y: &[T], sb: &[usize]) -> Result<Tensor> {
+fn compare<T: Element + PartialOrd>(
+    kind: BinaryKind,
+    x: &[T],
+    sa: &[usize],
+    y: &[T],
+    sb: &[usize],
+) -> Result<Tensor> {
     match kind {
         BinaryKind::Equal => map2(x, sa, y, sb, |p, q| p == q),
         BinaryKind::Less => map2(x, sa, y, sb, |p, q| p < q),
@@ -194,7 +218,13 @@ fn compare<T: Element + PartialOrd>(kind: BinaryKind, x: &[T], sa: &[usize], y: 
     }
 }
 
-fn bitwise<T: Int>(kind: BinaryKind, x: &[T], sa: &[usize], y: &[T], sb: &[usize]) -> Result<Tensor> {
+fn bitwise<T: Int>(
+    kind: BinaryKind,
+    x: &[T],
+    sa: &[usize],
+    y: &[T],
+    sb: &[usize],
+) -> Result<Tensor> {
     match kind {
         BinaryKind::BitShift { left: true } => map2(x, sa, y, sb, T::shift_left),
         BinaryKind::BitShift { left: false } => map2(x, sa, y, sb, T::shift_right),
@@ -216,12 +246,19 @@ fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             _ => map2(x, sa, &b.to_f32_vec(), sb, f32::powf),
         },
         TensorData::F64(x) => map2(x, sa, &b.to_vec::<f64>(), sb, f64::powf),
-        TensorData::F16(_) | TensorData::BF16(_) => Ok(pow(&a.cast(DType::F32), b)?.cast(a.dtype())),
+        TensorData::F16(_) | TensorData::BF16(_) => {
+            Ok(pow(&a.cast(DType::F32), b)?.cast(a.dtype()))
+        }
         TensorData::Bool(_) => Err(dtype_error("Pow", a)),
         x => {
             if b.dtype().is_int() {
                 let e = b.to_i64_vec();
-                int_pair!(x, x, |x, _y| map2(x, sa, &e, sb, int_pow), Err(dtype_error("Pow", a)))
+                int_pair!(
+                    x,
+                    x,
+                    |x, _y| map2(x, sa, &e, sb, int_pow),
+                    Err(dtype_error("Pow", a))
+                )
             } else {
                 // numpy computes int ** float in float64 and casts back, truncating.
                 let e = b.to_vec::<f64>();
@@ -268,7 +305,12 @@ mod tests {
 
     #[test]
     fn pow_keeps_the_base_dtype() {
-        let p = binary_op(BinaryKind::Pow, &t(vec![1i32, 2, 3]), &t(vec![4.0f32, 5.0, 6.0])).unwrap();
+        let p = binary_op(
+            BinaryKind::Pow,
+            &t(vec![1i32, 2, 3]),
+            &t(vec![4.0f32, 5.0, 6.0]),
+        )
+        .unwrap();
         assert_eq!(p.as_slice::<i32>().unwrap(), &[1, 32, 729]);
         let q = binary_op(BinaryKind::Pow, &t(vec![2.0f32, 3.0]), &t(vec![3i64])).unwrap();
         assert_eq!(q.as_slice::<f32>().unwrap(), &[8.0, 27.0]);
@@ -278,7 +320,13 @@ mod tests {
     fn variadic_mean_broadcasts() {
         let a = Tensor::from_vec(vec![2, 1], vec![1.0f32, 3.0]).unwrap();
         let b = t(vec![3.0f32, 5.0]);
-        let m = variadic(&Variadic { kind: VariadicKind::Mean }, &[Some(&a), Some(&b)]).unwrap();
+        let m = variadic(
+            &Variadic {
+                kind: VariadicKind::Mean,
+            },
+            &[Some(&a), Some(&b)],
+        )
+        .unwrap();
         assert_eq!(m[0].shape(), &[2, 2]);
         assert_eq!(m[0].as_slice::<f32>().unwrap(), &[2.0, 3.0, 3.0, 4.0]);
     }

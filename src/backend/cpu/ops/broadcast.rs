@@ -25,7 +25,10 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
             if *o == 1 {
                 *o = d;
             } else if d != 1 && d != *o {
-                return Err(Error::Shape(format!("shapes {:?} cannot be broadcast together", shapes)));
+                return Err(Error::Shape(format!(
+                    "shapes {:?} cannot be broadcast together",
+                    shapes
+                )));
             }
         }
     }
@@ -37,7 +40,15 @@ pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
 pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
     let off = out.len() - shape.len();
     let own = crate::tensor::strides_of(shape);
-    (0..out.len()).map(|i| if i < off || shape[i - off] == 1 { 0 } else { own[i - off] }).collect()
+    (0..out.len())
+        .map(|i| {
+            if i < off || shape[i - off] == 1 {
+                0
+            } else {
+                own[i - off]
+            }
+        })
+        .collect()
 }
 
 /// Applies `f` to every element of `x`, in parallel for large inputs.
@@ -47,13 +58,21 @@ pub fn map1<T: Copy + Sync, O: Element>(x: &[T], f: impl Fn(T) -> O + Sync) -> V
     if x.len() <= PAR_CHUNK {
         run(&mut out, x);
     } else {
-        out.par_chunks_mut(PAR_CHUNK).zip(x.par_chunks(PAR_CHUNK)).for_each(|(o, i)| run(o, i));
+        out.par_chunks_mut(PAR_CHUNK)
+            .zip(x.par_chunks(PAR_CHUNK))
+            .for_each(|(o, i)| run(o, i));
     }
     out
 }
 
 /// `f(a, b)` over the broadcast of `a` (shape `sa`) and `b` (shape `sb`).
-pub fn map2<A, B, O>(a: &[A], sa: &[usize], b: &[B], sb: &[usize], f: impl Fn(A, B) -> O + Sync) -> Result<Tensor>
+pub fn map2<A, B, O>(
+    a: &[A],
+    sa: &[usize],
+    b: &[B],
+    sb: &[usize],
+    f: impl Fn(A, B) -> O + Sync,
+) -> Result<Tensor>
 where
     A: Copy + Sync,
     B: Copy + Sync,
@@ -65,7 +84,9 @@ where
         // Equal element counts mean equal shapes up to leading 1s: a plain zip.
         let mut out = vec![O::default(); n];
         let run = |o: &mut [O], x: &[A], y: &[B]| {
-            o.iter_mut().zip(x.iter().zip(y)).for_each(|(o, (&x, &y))| *o = f(x, y))
+            o.iter_mut()
+                .zip(x.iter().zip(y))
+                .for_each(|(o, (&x, &y))| *o = f(x, y))
         };
         if n <= PAR_CHUNK {
             run(&mut out, a, b);
@@ -83,7 +104,9 @@ where
         map1(b, |y| f(x, y))
     } else {
         let mut out = vec![O::default(); n];
-        fill(&mut out, &Plan::new(&shape, [sa, sb]), |[i, j]| f(a[i], b[j]));
+        fill(&mut out, &Plan::new(&shape, [sa, sb]), |[i, j]| {
+            f(a[i], b[j])
+        });
         out
     };
     Tensor::from_vec(shape, out)
@@ -109,7 +132,9 @@ where
     let shape = broadcast_shapes(&[sa, sb, sc])?;
     check_alloc(&shape, O::DTYPE)?;
     let mut out = vec![O::default(); shape.iter().product()];
-    fill(&mut out, &Plan::new(&shape, [sa, sb, sc]), |[i, j, k]| f(a[i], b[j], c[k]));
+    fill(&mut out, &Plan::new(&shape, [sa, sb, sc]), |[i, j, k]| {
+        f(a[i], b[j], c[k])
+    });
     Tensor::from_vec(shape, out)
 }
 
@@ -130,7 +155,8 @@ impl<const N: usize> Plan<N> {
                 continue;
             }
             // Dimension i-1 (stride p) and i (size d, stride s) read as one when p == s·d.
-            let mergeable = !dims.is_empty() && (0..N).all(|k| strides[k].last() == Some(&(full[k][i] * d)));
+            let mergeable =
+                !dims.is_empty() && (0..N).all(|k| strides[k].last() == Some(&(full[k][i] * d)));
             if let (true, Some(last)) = (mergeable, dims.last_mut()) {
                 *last *= d;
                 for k in 0..N {
@@ -151,13 +177,18 @@ impl<const N: usize> Plan<N> {
 
 /// Writes `out[i] = f(offsets of element i in each operand)` following `plan`, in row blocks run in
 /// parallel when the output is large.
-fn fill<const N: usize, O: Send>(out: &mut [O], plan: &Plan<N>, f: impl Fn([usize; N]) -> O + Sync) {
+fn fill<const N: usize, O: Send>(
+    out: &mut [O],
+    plan: &Plan<N>,
+    f: impl Fn([usize; N]) -> O + Sync,
+) {
     if out.is_empty() {
         return;
     }
     let rank = plan.dims.len();
     let inner = plan.dims.last().copied().unwrap_or(1);
-    let inner_stride: [usize; N] = std::array::from_fn(|k| plan.strides[k].last().copied().unwrap_or(0));
+    let inner_stride: [usize; N] =
+        std::array::from_fn(|k| plan.strides[k].last().copied().unwrap_or(0));
     let outer = &plan.dims[..rank.saturating_sub(1)];
     let run = |first_row: usize, block: &mut [O]| {
         // Multi-index and operand offsets of the block's first row.
@@ -194,7 +225,9 @@ fn fill<const N: usize, O: Send>(out: &mut [O], plan: &Plan<N>, f: impl Fn([usiz
         run(0, out);
     } else {
         let rows = (PAR_CHUNK / inner).max(1);
-        out.par_chunks_mut(rows * inner).enumerate().for_each(|(t, block)| run(t * rows, block));
+        out.par_chunks_mut(rows * inner)
+            .enumerate()
+            .for_each(|(t, block)| run(t * rows, block));
     }
 }
 
@@ -208,7 +241,10 @@ mod tests {
         let b = [10.0f32, 20.0];
         let t = map2(&a, &[1, 3], &b, &[2, 1], |x, y| x + y).unwrap();
         assert_eq!(t.shape(), &[2, 3]);
-        assert_eq!(t.as_slice::<f32>().unwrap(), &[11.0, 12.0, 13.0, 21.0, 22.0, 23.0]);
+        assert_eq!(
+            t.as_slice::<f32>().unwrap(),
+            &[11.0, 12.0, 13.0, 21.0, 22.0, 23.0]
+        );
     }
 
     #[test]
@@ -216,7 +252,10 @@ mod tests {
         // [2,3,2] + [3,1]: the bias repeats per pair of elements.
         let a: Vec<i64> = (0..12).collect();
         let t = map2(&a, &[2, 3, 2], &[100i64, 200, 300], &[3, 1], |x, y| x + y).unwrap();
-        assert_eq!(t.as_slice::<i64>().unwrap(), &[100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311]);
+        assert_eq!(
+            t.as_slice::<i64>().unwrap(),
+            &[100, 101, 202, 203, 304, 305, 106, 107, 208, 209, 310, 311]
+        );
     }
 
     #[test]
@@ -227,7 +266,10 @@ mod tests {
         let t = map2(&a, &[n, 1], &b, &[2], |x, y| x * y).unwrap();
         let v = t.as_slice::<i64>().unwrap();
         assert_eq!(v.len(), 2 * n);
-        assert_eq!((v[2 * (n - 1)], v[2 * (n - 1) + 1]), (n as i64 - 1, 1 - n as i64));
+        assert_eq!(
+            (v[2 * (n - 1)], v[2 * (n - 1) + 1]),
+            (n as i64 - 1, 1 - n as i64)
+        );
     }
 
     #[test]

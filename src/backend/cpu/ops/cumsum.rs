@@ -13,14 +13,24 @@ pub fn cum_sum(p: &CumSum, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
     let axis = match input(inputs, 1)?.to_i64_vec().as_slice() {
         [a] => *a,
-        other => return Err(Error::Input(format!("CumSum axis must hold one value, got {}", other.len()))),
+        other => {
+            return Err(Error::Input(format!(
+                "CumSum axis must hold one value, got {}",
+                other.len()
+            )))
+        }
     };
     if x.rank() == 0 {
         return Err(Error::Shape("CumSum needs an input of rank >= 1".into()));
     }
     let axis = norm_axis(axis, x.rank())?;
     let shape = x.shape();
-    let lanes = Lanes { n: shape[axis], inner: shape[axis + 1..].iter().product(), exclusive: p.exclusive, reverse: p.reverse };
+    let lanes = Lanes {
+        n: shape[axis],
+        inner: shape[axis + 1..].iter().product(),
+        exclusive: p.exclusive,
+        reverse: p.reverse,
+    };
     let y = match x.dtype() {
         DType::Bool => return Err(Error::DType("CumSum does not accept bool input".into())),
         d if d.is_float() => {
@@ -78,21 +88,41 @@ mod tests {
     use super::*;
 
     fn run(exclusive: bool, reverse: bool, axis: i64, x: &Tensor) -> Tensor {
-        cum_sum(&CumSum { exclusive, reverse }, &[Some(x), Some(&Tensor::scalar(axis))]).unwrap().remove(0)
+        cum_sum(
+            &CumSum { exclusive, reverse },
+            &[Some(x), Some(&Tensor::scalar(axis))],
+        )
+        .unwrap()
+        .remove(0)
     }
 
     #[test]
     fn exclusive_and_reverse() {
         let x = Tensor::from_vec(vec![5], vec![1i32, 2, 3, 4, 5]).unwrap();
-        assert_eq!(run(false, false, 0, &x).as_slice::<i32>().unwrap(), &[1, 3, 6, 10, 15]);
-        assert_eq!(run(true, false, 0, &x).as_slice::<i32>().unwrap(), &[0, 1, 3, 6, 10]);
-        assert_eq!(run(true, true, 0, &x).as_slice::<i32>().unwrap(), &[14, 12, 9, 5, 0]);
+        assert_eq!(
+            run(false, false, 0, &x).as_slice::<i32>().unwrap(),
+            &[1, 3, 6, 10, 15]
+        );
+        assert_eq!(
+            run(true, false, 0, &x).as_slice::<i32>().unwrap(),
+            &[0, 1, 3, 6, 10]
+        );
+        assert_eq!(
+            run(true, true, 0, &x).as_slice::<i32>().unwrap(),
+            &[14, 12, 9, 5, 0]
+        );
     }
 
     #[test]
     fn sums_along_an_inner_axis() {
         let x = Tensor::from_vec(vec![2, 3], vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
-        assert_eq!(run(false, false, -1, &x).as_slice::<f32>().unwrap(), &[1.0, 3.0, 6.0, 4.0, 9.0, 15.0]);
-        assert_eq!(run(false, false, 0, &x).as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0, 5.0, 7.0, 9.0]);
+        assert_eq!(
+            run(false, false, -1, &x).as_slice::<f32>().unwrap(),
+            &[1.0, 3.0, 6.0, 4.0, 9.0, 15.0]
+        );
+        assert_eq!(
+            run(false, false, 0, &x).as_slice::<f32>().unwrap(),
+            &[1.0, 2.0, 3.0, 5.0, 7.0, 9.0]
+        );
     }
 }

@@ -25,14 +25,25 @@ pub fn clip(p: &Clip, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 }
 
 /// A Clip bound as a one-element tensor of the input's dtype, if there is one.
-fn bound(attr: Option<f32>, t: Option<&Tensor>, dtype: DType, name: &str) -> Result<Option<Tensor>> {
+fn bound(
+    attr: Option<f32>,
+    t: Option<&Tensor>,
+    dtype: DType,
+    name: &str,
+) -> Result<Option<Tensor>> {
     match (t, attr) {
         (Some(t), _) => {
             if t.len() != 1 {
-                return Err(Error::Shape(format!("Clip {name} must be a scalar, got shape {:?}", t.shape())));
+                return Err(Error::Shape(format!(
+                    "Clip {name} must be a scalar, got shape {:?}",
+                    t.shape()
+                )));
             }
             if t.dtype() != dtype {
-                return Err(Error::DType(format!("Clip {name} is {}, the input is {dtype}", t.dtype())));
+                return Err(Error::DType(format!(
+                    "Clip {name} is {}, the input is {dtype}",
+                    t.dtype()
+                )));
             }
             Ok(Some(t.clone()))
         }
@@ -70,21 +81,41 @@ pub fn where_(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (c, x, y) = (input(inputs, 0)?, input(inputs, 1)?, input(inputs, 2)?);
     let cond = c.as_slice::<bool>()?;
     if x.dtype() != y.dtype() {
-        return Err(Error::DType(format!("Where needs X and Y of one dtype, got {} and {}", x.dtype(), y.dtype())));
+        return Err(Error::DType(format!(
+            "Where needs X and Y of one dtype, got {} and {}",
+            x.dtype(),
+            y.dtype()
+        )));
     }
     let out = with_data!(x.data(), xv => select(cond, c.shape(), xv, x.shape(), y))?;
     Ok(vec![out])
 }
 
-fn select<T: Element>(cond: &[bool], sc: &[usize], x: &[T], sx: &[usize], y: &Tensor) -> Result<Tensor> {
-    map3(cond, sc, x, sx, y.as_slice::<T>()?, y.shape(), |c, a, b| if c { a } else { b })
+fn select<T: Element>(
+    cond: &[bool],
+    sc: &[usize],
+    x: &[T],
+    sx: &[usize],
+    y: &Tensor,
+) -> Result<Tensor> {
+    map3(cond, sc, x, sx, y.as_slice::<T>()?, y.shape(), |c, a, b| {
+        if c {
+            a
+        } else {
+            b
+        }
+    })
 }
 
 /// PRelu: `x < 0 ? slope·x : x`, with the slope broadcast to X's shape.
 pub fn prelu(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (x, slope) = (input(inputs, 0)?, input(inputs, 1)?);
     if x.dtype() != slope.dtype() {
-        return Err(Error::DType(format!("PRelu needs X and slope of one dtype, got {} and {}", x.dtype(), slope.dtype())));
+        return Err(Error::DType(format!(
+            "PRelu needs X and slope of one dtype, got {} and {}",
+            x.dtype(),
+            slope.dtype()
+        )));
     }
     let y = match x.dtype() {
         DType::F16 | DType::BF16 => {
@@ -95,7 +126,11 @@ pub fn prelu(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         _ => with_data!(x.data(), xv => leaky(xv, x.shape(), slope))?,
     };
     if y.shape() != x.shape() {
-        return Err(Error::Shape(format!("PRelu slope {:?} does not broadcast to X {:?}", slope.shape(), x.shape())));
+        return Err(Error::Shape(format!(
+            "PRelu slope {:?} does not broadcast to X {:?}",
+            slope.shape(),
+            x.shape()
+        )));
     }
     Ok(vec![y])
 }
@@ -104,7 +139,13 @@ fn leaky<T: Element + PartialOrd>(x: &[T], sx: &[usize], slope: &Tensor) -> Resu
     let zero = T::default();
     // Products are computed in f64 and rounded once: exact for f32 and for the integer types the
     // spec lists (int32, int64 products of small slopes), and never a wrapping surprise.
-    map2(x, sx, slope.as_slice::<T>()?, slope.shape(), |v, s| if v < zero { T::from_f64(v.to_f64() * s.to_f64()) } else { v })
+    map2(x, sx, slope.as_slice::<T>()?, slope.shape(), |v, s| {
+        if v < zero {
+            T::from_f64(v.to_f64() * s.to_f64())
+        } else {
+            v
+        }
+    })
 }
 
 /// Cast with ONNX rules (see [`Tensor::cast`]).
@@ -128,7 +169,9 @@ pub fn dropout(_p: &Dropout, inputs: &[Option<&Tensor>], outputs: usize) -> Resu
     let x = input(inputs, 0)?;
     if let Some(t) = opt_input(inputs, 2) {
         if t.to_vec::<bool>().first() == Some(&true) {
-            return Err(Error::Input("Dropout with training_mode = true is not supported at inference".into()));
+            return Err(Error::Input(
+                "Dropout with training_mode = true is not supported at inference".into(),
+            ));
         }
     }
     let mut out = vec![x.clone()];
@@ -146,10 +189,24 @@ mod tests {
     fn clip_with_only_min_and_inverted_bounds() {
         let x = Tensor::from_vec(vec![4], vec![-2i8, 0, 3, 9]).unwrap();
         let lo = Tensor::scalar(0i8);
-        let y = clip(&Clip { min: None, max: None }, &[Some(&x), Some(&lo)]).unwrap();
+        let y = clip(
+            &Clip {
+                min: None,
+                max: None,
+            },
+            &[Some(&x), Some(&lo)],
+        )
+        .unwrap();
         assert_eq!(y[0].as_slice::<i8>().unwrap(), &[0, 0, 3, 9]);
         let (lo, hi) = (Tensor::scalar(5i8), Tensor::scalar(1i8));
-        let y = clip(&Clip { min: None, max: None }, &[Some(&x), Some(&lo), Some(&hi)]).unwrap();
+        let y = clip(
+            &Clip {
+                min: None,
+                max: None,
+            },
+            &[Some(&x), Some(&lo), Some(&hi)],
+        )
+        .unwrap();
         assert_eq!(y[0].as_slice::<i8>().unwrap(), &[1, 1, 1, 1]);
     }
 

@@ -193,7 +193,8 @@ pub fn depth_to_space(p: &DepthToSpace, inputs: &[Option<&Tensor>]) -> Result<Ve
     Ok(vec![y.reshape(vec![n, cb, h * b, w * b])?])
 }
 
-/// SpaceToDepth: the inverse of DepthToSpace in DCR order.
+/// SpaceToDepth: moves each `blocksize`² spatial block into channels, block-major (DCR) or
+/// channel-major (CRD, opset 28).
 pub fn space_to_depth(p: &SpaceToDepth, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
     let [n, c, h, w] = nchw(x, "SpaceToDepth")?;
@@ -205,9 +206,14 @@ pub fn space_to_depth(p: &SpaceToDepth, inputs: &[Option<&Tensor>]) -> Result<Ve
     }
     let (hb, wb) = (h / b, w / b);
     let (bi, w_, hw) = (b as isize, w as isize, (h * w) as isize);
-    // Output order [N, b1, b2, C, H/b, W/b] over the input viewed as [N, C, H/b, b1, W/b, b2].
-    let shape = vec![n, b, b, c, hb, wb];
-    let strides = [c as isize * hw, w_, 1, hw, bi * w_, bi];
+    // Output order [N, b1, b2, C, H/b, W/b] (DCR) or [N, C, b1, b2, H/b, W/b] (CRD) over the
+    // input viewed as [N, C, H/b, b1, W/b, b2].
+    let (s_n, s_c, s_b1, s_b2) = (c as isize * hw, hw, w_, 1);
+    let (shape, strides) = if p.crd {
+        (vec![n, c, b, b, hb, wb], [s_n, s_c, s_b1, s_b2, bi * w_, bi])
+    } else {
+        (vec![n, b, b, c, hb, wb], [s_n, s_b1, s_b2, s_c, bi * w_, bi])
+    };
     let y = strided_tensor(x, 0, shape, &strides)?;
     Ok(vec![y.reshape(vec![n, c * b * b, hb, wb])?])
 }

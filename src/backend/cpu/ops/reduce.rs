@@ -22,7 +22,9 @@ pub fn reduce(p: &Reduce, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
     let axes = match &p.axes {
         Some(a) => a.clone(),
-        None => opt_input(inputs, 1).map(|t| t.to_i64_vec()).unwrap_or_default(),
+        None => opt_input(inputs, 1)
+            .map(|t| t.to_i64_vec())
+            .unwrap_or_default(),
     };
     let rank = x.rank();
     // An empty axis list reduces everything, unless noop_with_empty_axes says to reduce nothing.
@@ -36,7 +38,15 @@ pub fn reduce(p: &Reduce, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         .shape()
         .iter()
         .zip(&mask)
-        .filter_map(|(&d, &m)| if !m { Some(d) } else if p.keepdims { Some(1) } else { None })
+        .filter_map(|(&d, &m)| {
+            if !m {
+                Some(d)
+            } else if p.keepdims {
+                Some(1)
+            } else {
+                None
+            }
+        })
         .collect();
     check_alloc(&shape, x.dtype())?;
     let layout = Layout::new(x.shape(), &mask);
@@ -48,18 +58,29 @@ fn reduce_typed<T: Element + PartialOrd>(kind: ReduceKind, x: &[T], l: &Layout) 
     use ReduceKind::*;
     let dtype = T::DTYPE;
     if dtype == DType::Bool && !matches!(kind, Max | Min) {
-        return Err(Error::DType(format!("{} does not accept bool input", kind.name())));
+        return Err(Error::DType(format!(
+            "{} does not accept bool input",
+            kind.name()
+        )));
     }
     let exact_int = !dtype.is_float() && matches!(kind, Sum | Prod | Max | Min | L1 | SumSquare);
     let out: Vec<T> = if exact_int {
         let (init, lowest, highest): (i128, i128, i128) = match dtype {
             DType::Bool => (0, 0, 1),
-            _ => (0, to_i128(T::from_f64(f64::NEG_INFINITY)), to_i128(T::from_f64(f64::INFINITY))),
+            _ => (
+                0,
+                to_i128(T::from_f64(f64::NEG_INFINITY)),
+                to_i128(T::from_f64(f64::INFINITY)),
+            ),
         };
         let acc = match kind {
             Sum => l.fold(x, init, |_, a: i128, v| a.wrapping_add(to_i128(v))),
-            SumSquare => l.fold(x, init, |_, a: i128, v| a.wrapping_add(to_i128(v).wrapping_mul(to_i128(v)))),
-            L1 => l.fold(x, init, |_, a: i128, v| a.wrapping_add(to_i128(v).wrapping_abs())),
+            SumSquare => l.fold(x, init, |_, a: i128, v| {
+                a.wrapping_add(to_i128(v).wrapping_mul(to_i128(v)))
+            }),
+            L1 => l.fold(x, init, |_, a: i128, v| {
+                a.wrapping_add(to_i128(v).wrapping_abs())
+            }),
             Prod => l.fold(x, 1i128, |_, a: i128, v| a.wrapping_mul(to_i128(v))),
             Max => l.fold(x, lowest, |_, a, v| a.max(to_i128(v))),
             _ => l.fold(x, highest, |_, a, v| a.min(to_i128(v))),
@@ -72,12 +93,27 @@ fn reduce_typed<T: Element + PartialOrd>(kind: ReduceKind, x: &[T], l: &Layout) 
             SumSquare | L2 => l.fold(x, 0.0, |_, a, v| a + f(v) * f(v)),
             L1 => l.fold(x, 0.0, |_, a, v| a + f(v).abs()),
             Prod => l.fold(x, 1.0, |_, a, v| a * f(v)),
-            Max => l.fold(x, f64::NEG_INFINITY, |_, a, v| if f(v) > a || f(v).is_nan() { f(v) } else { a }),
-            Min => l.fold(x, f64::INFINITY, |_, a, v| if f(v) < a || f(v).is_nan() { f(v) } else { a }),
+            Max => l.fold(x, f64::NEG_INFINITY, |_, a, v| {
+                if f(v) > a || f(v).is_nan() {
+                    f(v)
+                } else {
+                    a
+                }
+            }),
+            Min => l.fold(x, f64::INFINITY, |_, a, v| {
+                if f(v) < a || f(v).is_nan() {
+                    f(v)
+                } else {
+                    a
+                }
+            }),
             LogSumExp => {
                 // Shift by the maximum so exp never overflows; an all -inf (or empty) set keeps 0.
                 let max = l.fold(x, f64::NEG_INFINITY, |_, a, v| a.max(f(v)));
-                let shift: Vec<f64> = max.iter().map(|&m| if m.is_finite() { m } else { 0.0 }).collect();
+                let shift: Vec<f64> = max
+                    .iter()
+                    .map(|&m| if m.is_finite() { m } else { 0.0 })
+                    .collect();
                 let sum = l.fold(x, 0.0, |o, a, v| a + (f(v) - shift[o]).exp());
                 sum.iter().zip(&shift).map(|(s, m)| s.ln() + m).collect()
             }
@@ -157,7 +193,15 @@ impl Layout {
         }
         let kept = groups.iter().filter(|g| !g.2).map(|g| (g.0, g.1)).collect();
         let reduced = groups.iter().filter(|g| g.2).map(|g| (g.0, g.1)).collect();
-        Layout { lane, run, kept, reduced, count, outputs, empty_input }
+        Layout {
+            lane,
+            run,
+            kept,
+            reduced,
+            count,
+            outputs,
+            empty_input,
+        }
     }
 
     /// One accumulator per output: `step(output index, acc, value)` folded over the output's
@@ -206,13 +250,20 @@ impl Layout {
             }
         };
         if x.len() <= PAR_CHUNK || acc.len() == lane {
-            acc.chunks_mut(lane).enumerate().for_each(|(b, out)| block(b, out));
+            acc.chunks_mut(lane)
+                .enumerate()
+                .for_each(|(b, out)| block(b, out));
         } else {
             let per_block = x.len() / (acc.len() / lane);
             let blocks_per_task = (PAR_CHUNK / per_block.max(1)).max(1);
-            acc.par_chunks_mut(lane * blocks_per_task).enumerate().for_each(|(t, chunk)| {
-                chunk.chunks_mut(lane).enumerate().for_each(|(i, out)| block(t * blocks_per_task + i, out))
-            });
+            acc.par_chunks_mut(lane * blocks_per_task)
+                .enumerate()
+                .for_each(|(t, chunk)| {
+                    chunk
+                        .chunks_mut(lane)
+                        .enumerate()
+                        .for_each(|(i, out)| block(t * blocks_per_task + i, out))
+                });
         }
         acc
     }
@@ -223,7 +274,12 @@ mod tests {
     use super::*;
 
     fn run(kind: ReduceKind, axes: &[i64], keepdims: bool, x: &Tensor) -> Tensor {
-        let p = Reduce { kind, axes: Some(axes.to_vec()), keepdims, noop_with_empty_axes: false };
+        let p = Reduce {
+            kind,
+            axes: Some(axes.to_vec()),
+            keepdims,
+            noop_with_empty_axes: false,
+        };
         reduce(&p, &[Some(x)]).unwrap().remove(0)
     }
 
@@ -237,21 +293,43 @@ mod tests {
         assert_eq!(m.shape(), &[1, 3, 1]);
         assert_eq!(m.as_slice::<f32>().unwrap(), &[7.0, 9.0, 11.0]);
         let l = run(ReduceKind::LogSumExp, &[-1], false, &x);
-        assert!((l.as_slice::<f32>().unwrap()[0] - (1.0f32 + (-1.0f32).exp().ln_1p())).abs() < 1e-6);
+        assert!(
+            (l.as_slice::<f32>().unwrap()[0] - (1.0f32 + (-1.0f32).exp().ln_1p())).abs() < 1e-6
+        );
     }
 
     #[test]
     fn empty_sets_give_identities() {
         let x = Tensor::zeros(DType::F32, vec![2, 0]).unwrap();
-        assert_eq!(run(ReduceKind::Min, &[1], false, &x).as_slice::<f32>().unwrap(), &[f32::INFINITY; 2]);
-        assert_eq!(run(ReduceKind::Prod, &[1], false, &x).as_slice::<f32>().unwrap(), &[1.0; 2]);
+        assert_eq!(
+            run(ReduceKind::Min, &[1], false, &x)
+                .as_slice::<f32>()
+                .unwrap(),
+            &[f32::INFINITY; 2]
+        );
+        assert_eq!(
+            run(ReduceKind::Prod, &[1], false, &x)
+                .as_slice::<f32>()
+                .unwrap(),
+            &[1.0; 2]
+        );
         let b = Tensor::new(vec![0], crate::tensor::TensorData::Bool(vec![])).unwrap();
-        assert_eq!(run(ReduceKind::Max, &[0], false, &b).as_slice::<bool>().unwrap(), &[false]);
+        assert_eq!(
+            run(ReduceKind::Max, &[0], false, &b)
+                .as_slice::<bool>()
+                .unwrap(),
+            &[false]
+        );
     }
 
     #[test]
     fn integer_sums_are_exact() {
         let x = Tensor::from_vec(vec![2], vec![i64::MAX - 1, 1]).unwrap();
-        assert_eq!(run(ReduceKind::Sum, &[0], false, &x).as_slice::<i64>().unwrap(), &[i64::MAX]);
+        assert_eq!(
+            run(ReduceKind::Sum, &[0], false, &x)
+                .as_slice::<i64>()
+                .unwrap(),
+            &[i64::MAX]
+        );
     }
 }

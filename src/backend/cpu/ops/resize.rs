@@ -223,13 +223,12 @@ fn source_coord(mode: CoordTransform, y: f64, scale: f64, in_len: usize, out_len
         CoordTransform::AlignCorners => y * (in_f - 1.0) / (out_f - 1.0),
         CoordTransform::Asymmetric => y / scale,
         CoordTransform::TfCropAndResize => {
-            let (start, end) = roi;
-            let x = if out_f == 1.0 {
-                (end - start) * (in_f - 1.0) / 2.0
-            } else {
-                y * (end - start) * (in_f - 1.0) / (out_f - 1.0)
-            };
-            x + start * (in_f - 1.0)
+            // The roi is f32 data; the reference (and onnxruntime) form the crop width and the
+            // start offset in f32, which decides ties of nearest rounding.
+            let (start, end) = (roi.0 as f32, roi.1 as f32);
+            let width = (end - start) as f64;
+            let x = if out_f == 1.0 { width * (in_f - 1.0) / 2.0 } else { y * width * (in_f - 1.0) / (out_f - 1.0) };
+            x + (start * (in_len as f32 - 1.0)) as f64
         }
     }
 }

@@ -15,7 +15,11 @@ use std::cmp::Ordering;
 
 /// `(outer, n, inner)` around `axis`.
 fn split(shape: &[usize], axis: usize) -> (usize, usize, usize) {
-    (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
+    (
+        shape[..axis].iter().product(),
+        shape[axis],
+        shape[axis + 1..].iter().product(),
+    )
 }
 
 /// ArgMax / ArgMin: int64 indices along `axis`.
@@ -27,7 +31,10 @@ pub fn arg_reduce(p: &ArgReduce, inputs: &[Option<&Tensor>]) -> Result<Vec<Tenso
     let axis = norm_axis(p.axis, x.rank())?;
     let (outer, n, inner) = split(x.shape(), axis);
     if n == 0 && outer * inner > 0 {
-        return Err(Error::Shape(format!("ArgMax/ArgMin over axis {axis} of length 0 (shape {:?})", x.shape())));
+        return Err(Error::Shape(format!(
+            "ArgMax/ArgMin over axis {axis} of length 0 (shape {:?})",
+            x.shape()
+        )));
     }
     let mut shape = x.shape().to_vec();
     if p.keepdims {
@@ -70,9 +77,13 @@ fn arg_lanes<T: PartialOrd + Copy + Send + Sync>(
         }
     };
     if x.len() <= PAR_CHUNK {
-        out.chunks_mut(inner).zip(x.chunks(n * inner)).for_each(|(o, xb)| block(xb, o));
+        out.chunks_mut(inner)
+            .zip(x.chunks(n * inner))
+            .for_each(|(o, xb)| block(xb, o));
     } else {
-        out.par_chunks_mut(inner).zip(x.par_chunks(n * inner)).for_each(|(o, xb)| block(xb, o));
+        out.par_chunks_mut(inner)
+            .zip(x.par_chunks(n * inner))
+            .for_each(|(o, xb)| block(xb, o));
     }
     out
 }
@@ -84,7 +95,12 @@ pub fn top_k(p: &TopK, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Some(k) => k,
         None => match input(inputs, 1)?.to_i64_vec().as_slice() {
             [k] => *k,
-            other => return Err(Error::Input(format!("TopK k must hold one value, got {}", other.len()))),
+            other => {
+                return Err(Error::Input(format!(
+                    "TopK k must hold one value, got {}",
+                    other.len()
+                )))
+            }
         },
     };
     if x.rank() == 0 {
@@ -93,13 +109,17 @@ pub fn top_k(p: &TopK, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let axis = norm_axis(p.axis, x.rank())?;
     let (outer, n, inner) = split(x.shape(), axis);
     if k < 0 || k as u64 > n as u64 {
-        return Err(Error::Input(format!("TopK k = {k} is outside [0, {n}] for axis {axis} of {:?}", x.shape())));
+        return Err(Error::Input(format!(
+            "TopK k = {k} is outside [0, {n}] for axis {axis} of {:?}",
+            x.shape()
+        )));
     }
     let k = k as usize;
     let mut shape = x.shape().to_vec();
     shape[axis] = k;
     check_alloc(&shape, x.dtype())?;
-    let (values, indices) = with_data!(x.data(), v => top_lanes(v, shape.clone(), outer, n, inner, k, p.largest)?);
+    let (values, indices) =
+        with_data!(x.data(), v => top_lanes(v, shape.clone(), outer, n, inner, k, p.largest)?);
     Ok(vec![values, Tensor::from_vec(shape, indices)?])
 }
 
@@ -128,7 +148,11 @@ fn top_lanes<T: Element + PartialOrd>(
             for j in 0..inner {
                 let cmp = |a: &usize, b: &usize| {
                     let (va, vb) = (&xb[a * inner + j], &xb[b * inner + j]);
-                    let by_value = if largest { total(vb, va) } else { total(va, vb) };
+                    let by_value = if largest {
+                        total(vb, va)
+                    } else {
+                        total(va, vb)
+                    };
                     by_value.then(a.cmp(b))
                 };
                 order.clear();
@@ -167,23 +191,55 @@ mod tests {
     #[test]
     fn argmax_ties_and_last_index() {
         let x = Tensor::from_vec(vec![2, 3], vec![1.0f32, 5.0, 5.0, 2.0, 2.0, 1.0]).unwrap();
-        let mut p = ArgReduce { max: true, axis: 1, keepdims: false, select_last_index: false };
-        assert_eq!(arg_reduce(&p, &[Some(&x)]).unwrap()[0].as_slice::<i64>().unwrap(), &[1, 0]);
+        let mut p = ArgReduce {
+            max: true,
+            axis: 1,
+            keepdims: false,
+            select_last_index: false,
+        };
+        assert_eq!(
+            arg_reduce(&p, &[Some(&x)]).unwrap()[0]
+                .as_slice::<i64>()
+                .unwrap(),
+            &[1, 0]
+        );
         p.select_last_index = true;
-        assert_eq!(arg_reduce(&p, &[Some(&x)]).unwrap()[0].as_slice::<i64>().unwrap(), &[2, 1]);
-        let q = ArgReduce { max: false, axis: 0, keepdims: true, select_last_index: false };
+        assert_eq!(
+            arg_reduce(&p, &[Some(&x)]).unwrap()[0]
+                .as_slice::<i64>()
+                .unwrap(),
+            &[2, 1]
+        );
+        let q = ArgReduce {
+            max: false,
+            axis: 0,
+            keepdims: true,
+            select_last_index: false,
+        };
         let y = arg_reduce(&q, &[Some(&x)]).unwrap().remove(0);
-        assert_eq!((y.shape(), y.as_slice::<i64>().unwrap()), (&[1usize, 3][..], &[0i64, 1, 1][..]));
+        assert_eq!(
+            (y.shape(), y.as_slice::<i64>().unwrap()),
+            (&[1usize, 3][..], &[0i64, 1, 1][..])
+        );
     }
 
     #[test]
     fn topk_prefers_lower_index_on_ties() {
         let x = Tensor::from_vec(vec![5], vec![3i32, 1, 3, 2, 3]).unwrap();
-        let p = TopK { axis: -1, largest: true, sorted: true, k: Some(2) };
+        let p = TopK {
+            axis: -1,
+            largest: true,
+            sorted: true,
+            k: Some(2),
+        };
         let out = top_k(&p, &[Some(&x)]).unwrap();
         assert_eq!(out[0].as_slice::<i32>().unwrap(), &[3, 3]);
         assert_eq!(out[1].as_slice::<i64>().unwrap(), &[0, 2]);
-        let p = TopK { largest: false, k: Some(3), ..p };
+        let p = TopK {
+            largest: false,
+            k: Some(3),
+            ..p
+        };
         let out = top_k(&p, &[Some(&x)]).unwrap();
         assert_eq!(out[1].as_slice::<i64>().unwrap(), &[1, 3, 0]);
     }

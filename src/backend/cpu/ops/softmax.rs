@@ -52,11 +52,20 @@ fn normalize(p: &Softmax, inputs: &[Option<&Tensor>], mode: Mode) -> Result<Vec<
     let data = match x.data() {
         TensorData::F32(v) => TensorData::F32(run(v, n, inner, mode)),
         TensorData::F64(v) => TensorData::F64(run(v, n, inner, mode)),
-        TensorData::F16(v) => TensorData::F16(map1(&run(&map1(v, f16::to_f32), n, inner, mode), f16::from_f32)),
-        TensorData::BF16(v) => {
-            TensorData::BF16(map1(&run(&map1(v, bf16::to_f32), n, inner, mode), bf16::from_f32))
+        TensorData::F16(v) => TensorData::F16(map1(
+            &run(&map1(v, f16::to_f32), n, inner, mode),
+            f16::from_f32,
+        )),
+        TensorData::BF16(v) => TensorData::BF16(map1(
+            &run(&map1(v, bf16::to_f32), n, inner, mode),
+            bf16::from_f32,
+        )),
+        other => {
+            return Err(Error::DType(format!(
+                "softmax family needs a float input, got {}",
+                other.dtype()
+            )))
         }
-        other => return Err(Error::DType(format!("softmax family needs a float input, got {}", other.dtype()))),
     };
     Ok(vec![Tensor::new(x.shape().to_vec(), data)?])
 }
@@ -69,12 +78,18 @@ fn run<R: Real>(x: &[R], n: usize, inner: usize, mode: Mode) -> Vec<R> {
         return out;
     }
     if x.len() <= PAR_CHUNK {
-        out.chunks_mut(block).zip(x.chunks(block)).for_each(|(o, i)| block_kernel(i, o, inner, mode));
+        out.chunks_mut(block)
+            .zip(x.chunks(block))
+            .for_each(|(o, i)| block_kernel(i, o, inner, mode));
     } else {
         let per_task = (PAR_CHUNK / block).max(1) * block;
-        out.par_chunks_mut(per_task).zip(x.par_chunks(per_task)).for_each(|(o, i)| {
-            o.chunks_mut(block).zip(i.chunks(block)).for_each(|(o, i)| block_kernel(i, o, inner, mode))
-        });
+        out.par_chunks_mut(per_task)
+            .zip(x.par_chunks(per_task))
+            .for_each(|(o, i)| {
+                o.chunks_mut(block)
+                    .zip(i.chunks(block))
+                    .for_each(|(o, i)| block_kernel(i, o, inner, mode))
+            });
     }
     out
 }
@@ -82,6 +97,9 @@ fn run<R: Real>(x: &[R], n: usize, inner: usize, mode: Mode) -> Vec<R> {
 /// One `[n, inner]` block: column `j` holds the `n` values normalized together. Rows are walked
 /// in order so every pass reads memory contiguously.
 fn block_kernel<R: Real>(x: &[R], out: &mut [R], inner: usize, mode: Mode) {
+    if inner == 1 {
+        return row_kernel(x, out, mode);
+    }
     let mut max = x[..inner].to_vec();
     let mut arg = vec![0usize; inner];
     for (k, row) in x.chunks(inner).enumerate().skip(1) {
@@ -130,21 +148,60 @@ fn block_kernel<R: Real>(x: &[R], out: &mut [R], inner: usize, mode: Mode) {
     }
 }
 
+/// The contiguous case (last axis, or coerce_2d): one row, no scratch buffers.
+fn row_kernel<R: Real>(x: &[R], out: &mut [R], mode: Mode) {
+    let (mut max, mut arg) = (x[0], 0);
+    for (k, &v) in x.iter().enumerate().skip(1) {
+        if v > max {
+            max = v;
+            arg = k;
+        }
+    }
+    if mode == Mode::Hard {
+        out.iter_mut()
+            .enumerate()
+            .for_each(|(k, o)| *o = R::lit(if k == arg { 1.0 } else { 0.0 }));
+        return;
+    }
+    let mut sum = R::lit(0.0);
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = (v - max).exp();
+        sum = sum + *o;
+    }
+    if mode == Mode::Soft {
+        let inv = R::lit(1.0) / sum;
+        out.iter_mut().for_each(|o| *o = *o * inv);
+    } else {
+        let shift = max + sum.ln();
+        out.iter_mut().zip(x).for_each(|(o, &v)| *o = v - shift);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn run_op(f: fn(&Softmax, &[Option<&Tensor>]) -> Result<Vec<Tensor>>, axis: i64, coerce_2d: bool, x: &Tensor) -> Vec<f32> {
+    fn run_op(
+        f: fn(&Softmax, &[Option<&Tensor>]) -> Result<Vec<Tensor>>,
+        axis: i64,
+        coerce_2d: bool,
+        x: &Tensor,
+    ) -> Vec<f32> {
         f(&Softmax { axis, coerce_2d }, &[Some(x)]).unwrap()[0].to_f32_vec()
     }
 
     #[test]
     fn softmax_is_stable_for_large_logits() {
-        let x = Tensor::from_vec(vec![1, 3], vec![1000.0f32, 1000.0, 1000.0 + 2f32.ln()]).unwrap();
+        // exp(1000) overflows f32; the result must equal softmax([0, 0, 1]).
+        let x = Tensor::from_vec(vec![1, 3], vec![1000.0f32, 1000.0, 1001.0]).unwrap();
+        let e = std::f32::consts::E;
         let y = run_op(softmax, -1, false, &x);
-        assert!((y[0] - 0.25).abs() < 1e-6 && (y[2] - 0.5).abs() < 1e-6, "{y:?}");
+        assert!(
+            (y[0] - 1.0 / (2.0 + e)).abs() < 1e-6 && (y[2] - e / (2.0 + e)).abs() < 1e-6,
+            "{y:?}"
+        );
         let l = run_op(log_softmax, -1, false, &x);
-        assert!((l[2] - 0.5f32.ln()).abs() < 1e-5, "{l:?}");
+        assert!((l[2] - (e / (2.0 + e)).ln()).abs() < 1e-5, "{l:?}");
     }
 
     #[test]
@@ -159,6 +216,9 @@ mod tests {
     #[test]
     fn hardmax_picks_the_first_maximum() {
         let x = Tensor::from_vec(vec![2, 3], vec![1.0f32, 3.0, 3.0, -1.0, -2.0, -3.0]).unwrap();
-        assert_eq!(run_op(hardmax, 1, false, &x), vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
+        assert_eq!(
+            run_op(hardmax, 1, false, &x),
+            vec![0.0, 1.0, 0.0, 1.0, 0.0, 0.0]
+        );
     }
 }

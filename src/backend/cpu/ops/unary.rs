@@ -20,7 +20,13 @@ pub fn unary(p: &Unary, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let kind = p.kind;
     let data = match (kind, x.data()) {
         (UnaryKind::IsNaN, d) => TensorData::Bool(float_pred(d, kind, |v: f64| v.is_nan())?),
-        (UnaryKind::IsInf { detect_positive, detect_negative }, d) => TensorData::Bool(float_pred(d, kind, |v: f64| {
+        (
+            UnaryKind::IsInf {
+                detect_positive,
+                detect_negative,
+            },
+            d,
+        ) => TensorData::Bool(float_pred(d, kind, |v: f64| {
             (detect_positive && v == f64::INFINITY) || (detect_negative && v == f64::NEG_INFINITY)
         })?),
         (UnaryKind::Not, TensorData::Bool(v)) => TensorData::Bool(map1(v, |b| !b)),
@@ -52,7 +58,11 @@ fn dtype_error(kind: UnaryKind, dtype: DType) -> Error {
 }
 
 /// A float predicate (IsNaN, IsInf) as a bool tensor.
-fn float_pred(d: &TensorData, kind: UnaryKind, f: impl Fn(f64) -> bool + Sync) -> Result<Vec<bool>> {
+fn float_pred(
+    d: &TensorData,
+    kind: UnaryKind,
+    f: impl Fn(f64) -> bool + Sync,
+) -> Result<Vec<bool>> {
     Ok(match d {
         TensorData::F32(v) => map1(v, |x| f(x as f64)),
         TensorData::F64(v) => map1(v, f),
@@ -126,7 +136,15 @@ fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
         }
         Shrink { bias, lambd } => {
             let (b, l) = (R::lit(bias as f64), R::lit(lambd as f64));
-            map1(x, |v| if v < -l { v + b } else if v > l { v - b } else { zero })
+            map1(x, |v| {
+                if v < -l {
+                    v + b
+                } else if v > l {
+                    v - b
+                } else {
+                    zero
+                }
+            })
         }
         Tanh => map1(x, R::tanh),
         Erf => map1(x, R::erf),
@@ -136,7 +154,11 @@ fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
             map1(x, |v| h * v * (one + (v * r).erf()))
         }
         Gelu { tanh: true } => {
-            let (k, c, h) = (R::lit((2.0 / std::f64::consts::PI).sqrt()), R::lit(0.044715), R::lit(0.5));
+            let (k, c, h) = (
+                R::lit((2.0 / std::f64::consts::PI).sqrt()),
+                R::lit(0.044715),
+                R::lit(0.5),
+            );
             map1(x, |v| h * v * (one + (k * (v + c * v * v * v)).tanh()))
         }
         Sqrt => map1(x, R::sqrt),
@@ -149,7 +171,15 @@ fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
         Ceil => map1(x, R::ceil),
         Round => map1(x, R::round_ties_even),
         // Sign(0) = 0 and Sign(NaN) = NaN, unlike `signum`.
-        Sign => map1(x, |v| if v > zero { one } else if v < zero { -one } else { v }),
+        Sign => map1(x, |v| {
+            if v > zero {
+                one
+            } else if v < zero {
+                -one
+            } else {
+                v
+            }
+        }),
         Sin => map1(x, R::sin),
         Cos => map1(x, R::cos),
         Tan => map1(x, R::tan),
@@ -186,7 +216,13 @@ fn int<T: Int>(kind: UnaryKind, x: &[T]) -> Result<Vec<T>> {
         Sign => map1(x, T::signum),
         BitwiseNot => map1(x, T::bit_not),
         _ if matches!(kind, Not | IsNaN | IsInf { .. }) => return Err(dtype_error(kind, T::DTYPE)),
-        _ => return Err(unsupported(format!("{} on {} input", kind.name(), T::DTYPE))),
+        _ => {
+            return Err(unsupported(format!(
+                "{} on {} input",
+                kind.name(),
+                T::DTYPE
+            )))
+        }
     })
 }
 
@@ -201,7 +237,10 @@ mod tests {
     #[test]
     fn round_is_half_to_even() {
         let x = Tensor::from_vec(vec![6], vec![0.5f32, 1.5, 2.5, -0.5, -1.5, 2.4]).unwrap();
-        assert_eq!(run(UnaryKind::Round, x).as_slice::<f32>().unwrap(), &[0.0, 2.0, 2.0, -0.0, -2.0, 2.0]);
+        assert_eq!(
+            run(UnaryKind::Round, x).as_slice::<f32>().unwrap(),
+            &[0.0, 2.0, 2.0, -0.0, -2.0, 2.0]
+        );
     }
 
     #[test]
@@ -209,7 +248,9 @@ mod tests {
         let x = Tensor::from_vec(vec![3], vec![-1.0f32, 0.0, 2.0]).unwrap();
         let s = run(UnaryKind::Sigmoid, x.clone());
         let s = s.as_slice::<f32>().unwrap();
-        assert!((s[0] - 0.268_941_4).abs() < 1e-6 && s[1] == 0.5 && (s[2] - 0.880_797_1).abs() < 1e-6);
+        assert!(
+            (s[0] - 0.268_941_4).abs() < 1e-6 && s[1] == 0.5 && (s[2] - 0.880_797_1).abs() < 1e-6
+        );
         let e = run(UnaryKind::Elu { alpha: 2.0 }, x.clone());
         assert!((e.as_slice::<f32>().unwrap()[0] + 1.264_241_1).abs() < 1e-6);
         let g = run(UnaryKind::Gelu { tanh: false }, x);
@@ -221,15 +262,24 @@ mod tests {
         let h = Tensor::from_vec(vec![2], vec![f16::from_f32(-2.0), f16::from_f32(3.0)]).unwrap();
         assert_eq!(run(UnaryKind::Abs, h).to_f32_vec(), vec![2.0, 3.0]);
         let i = Tensor::from_vec(vec![3], vec![-5i32, 0, 7]).unwrap();
-        assert_eq!(run(UnaryKind::Sign, i).as_slice::<i32>().unwrap(), &[-1, 0, 1]);
+        assert_eq!(
+            run(UnaryKind::Sign, i).as_slice::<i32>().unwrap(),
+            &[-1, 0, 1]
+        );
         let b = Tensor::from_vec(vec![2], vec![true, false]).unwrap();
-        assert_eq!(run(UnaryKind::Not, b).as_slice::<bool>().unwrap(), &[false, true]);
+        assert_eq!(
+            run(UnaryKind::Not, b).as_slice::<bool>().unwrap(),
+            &[false, true]
+        );
     }
 
     #[test]
     fn is_inf_honours_direction() {
         let x = Tensor::from_vec(vec![3], vec![f32::INFINITY, f32::NEG_INFINITY, 1.0]).unwrap();
-        let k = UnaryKind::IsInf { detect_positive: false, detect_negative: true };
+        let k = UnaryKind::IsInf {
+            detect_positive: false,
+            detect_negative: true,
+        };
         assert_eq!(run(k, x).as_slice::<bool>().unwrap(), &[false, true, false]);
     }
 }
