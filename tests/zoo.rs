@@ -38,11 +38,13 @@ fn python() -> PathBuf {
     py
 }
 
-/// A scratch file unique to this test process.
-fn scratch(file: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rtforge-zoo-test-{}", std::process::id()));
+/// A scratch folder unique to this test process and `tag` (tests run in parallel threads).
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir()
+        .join(format!("rtforge-zoo-test-{}", std::process::id()))
+        .join(tag);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir.join(file)
+    dir
 }
 
 /// Runs a Python snippet with `args`; panics with its stderr when it fails.
@@ -63,13 +65,14 @@ fn run_python(code: &str, args: &[&Path]) {
 }
 
 fn check_with_onnx_checker(name: &str) {
-    let path = scratch(&format!("{name}.onnx"));
+    let dir = scratch(&format!("{name}-check"));
+    let path = dir.join(format!("{name}.onnx"));
     zoo::export(name, &test_options(name), &path).expect("export");
     run_python(
         "import onnx,sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)",
         &[&path],
     );
-    std::fs::remove_file(&path).ok();
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -175,17 +178,16 @@ fn compare_with_onnxruntime(
     opts: &ZooOptions,
     feeds: HashMap<String, Tensor>,
 ) -> Vec<(String, f64, Tensor)> {
-    let model_path = scratch(&format!("{name}-ort.onnx"));
+    let dir = scratch(&format!("{name}-ort"));
+    let model_path = dir.join(format!("{name}.onnx"));
     zoo::export(name, opts, &model_path).expect("export");
     let mut args = vec![model_path.clone()];
     for (k, t) in &feeds {
-        let p = scratch(&format!("{name}-in-{k}.npy"));
+        let p = dir.join(format!("in-{k}.npy"));
         rtforge::tensor::write_npy(&p, t).expect("write input");
         args.push(PathBuf::from(format!("{k}={}", p.display())));
     }
-    let ref_dir = scratch(&format!("{name}-ref"));
-    std::fs::create_dir_all(&ref_dir).expect("create reference dir");
-    args.insert(1, ref_dir.clone());
+    args.insert(1, dir.clone());
     let arg_refs: Vec<&Path> = args.iter().map(|p| p.as_path()).collect();
     run_python(
         "import sys, os, numpy as np, onnxruntime as ort\n\
@@ -200,14 +202,14 @@ fn compare_with_onnxruntime(
     let outs = session.run(&feeds).expect("run");
     let mut result = vec![];
     for (out_name, got) in outs {
-        let want = rtforge::tensor::read_npy(&ref_dir.join(format!("{out_name}.npy")))
+        let want = rtforge::tensor::read_npy(&dir.join(format!("{out_name}.npy")))
             .expect("read reference");
         assert_eq!(got.shape(), want.shape(), "{name} output '{out_name}'");
         let err = relative_l2(&got, &want);
         eprintln!("{name} '{out_name}' vs onnxruntime: relative L2 {err:e}");
         result.push((out_name, err, want));
     }
-    std::fs::remove_dir_all(scratch("")).ok();
+    std::fs::remove_dir_all(&dir).ok();
     result
 }
 

@@ -337,7 +337,9 @@ fn apply_type(info: &mut ValueInfo, vi: &ValueInfoProto) -> Result<()> {
                         .iter()
                         .map(|d| match &d.value {
                             Some(Value::DimValue(v)) if *v >= 0 => Dim::Fixed(*v as usize),
-                            Some(Value::DimParam(p)) if !p.is_empty() => Dim::Symbol(p.clone()),
+                            // Some exporters (paddle2onnx) write "?" for every unknown dim; it
+                            // names no shared symbol, so two "?" dims need not be equal.
+                            Some(Value::DimParam(p)) if !p.is_empty() && p != "?" => Dim::Symbol(p.clone()),
                             _ => Dim::Unknown,
                         })
                         .collect(),

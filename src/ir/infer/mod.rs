@@ -116,6 +116,8 @@ pub fn infer_shapes(g: &mut Graph) -> Result<()> {
 fn infer_graph(g: &mut Graph) {
     let mut known: HashMap<ValueId, Vec<IntVal>> = HashMap::new();
     for (v, t) in &g.initializers {
+        let dims = t.shape().iter().map(|&d| Dim::Fixed(d)).collect();
+        merge(&mut g.values[v.0], Fact::new(Some(t.dtype()), Some(dims)));
         if t.dtype().is_int() && t.rank() <= 1 && t.len() <= MAX_TRACKED {
             known.insert(*v, t.to_i64_vec().into_iter().map(IntVal::Int).collect());
         }
@@ -197,7 +199,10 @@ fn rules(node: &Node, cx: &Ctx) -> Vec<Out> {
         Op::If(p) => control::if_outputs(p),
         Op::Loop(p) => control::loop_outputs(p, cx),
         // The rank is known but sizes depend on data or parameters not inferred yet.
-        Op::Pad(_) | Op::Resize(_) | Op::DepthToSpace(_) | Op::SpaceToDepth(_) => {
+        Op::Pad(p) => shape::pad(p, cx),
+        Op::DepthToSpace(p) => shape::depth_space(p.blocksize, true, cx),
+        Op::SpaceToDepth(p) => shape::depth_space(p.blocksize, false, cx),
+        Op::Resize(_) => {
             vec![Fact::new(cx.dtype(0), cx.rank(0).map(|r| vec![Dim::Unknown; r])).into()]
         }
         Op::OneHot(_) => vec![Fact::new(cx.dtype(2), cx.rank(0).map(|r| vec![Dim::Unknown; r + 1])).into()],

@@ -155,6 +155,8 @@ pub fn split(p: &Split, cx: &Ctx, n_out: usize) -> Vec<Out> {
     let sizes: Option<Vec<i64>> = p.split.clone().or_else(|| if cx.present(1) { cx.const_ints(1) } else { None });
     let dims: Vec<Dim> = match (sizes, &s[a]) {
         (Some(sizes), _) => sizes.into_iter().map(super::dims::from_i64).collect(),
+        // Sizes computed at run time.
+        (None, _) if p.split.is_none() && cx.present(1) => vec![Dim::Unknown; n_out],
         (None, Dim::Fixed(d)) if n_out > 0 => {
             // Even split; with num_outputs the last part may be smaller (ceil for the others).
             let part = d.div_ceil(n_out);
@@ -301,4 +303,53 @@ pub fn gather(p: &Gather, cx: &Ctx) -> Vec<Out> {
             .collect()
     })();
     same_dtype(cx, shape, values)
+}
+
+/// DepthToSpace `[N, C, H, W] → [N, C/b², H·b, W·b]`; SpaceToDepth the reverse.
+pub fn depth_space(block: usize, to_space: bool, cx: &Ctx) -> Vec<Out> {
+    let shape = cx.shape(0).filter(|s| s.len() == 4 && block > 0).map(|s| {
+        let scale = |d: &Dim, up: bool| match d {
+            Dim::Fixed(n) if up => Dim::Fixed(n * block),
+            Dim::Fixed(n) if n % block == 0 => Dim::Fixed(n / block),
+            _ => Dim::Unknown,
+        };
+        let sq = block * block;
+        let c = match &s[1] {
+            Dim::Fixed(c) if to_space && c % sq == 0 => Dim::Fixed(c / sq),
+            Dim::Fixed(c) if !to_space => Dim::Fixed(c * sq),
+            _ => Dim::Unknown,
+        };
+        vec![s[0].clone(), c, scale(&s[2], to_space), scale(&s[3], to_space)]
+    });
+    same_dtype(cx, shape, None)
+}
+
+/// Pad with constant pads (the attribute, or input 1 with optional constant axes at input 3).
+pub fn pad(p: &crate::ir::Pad, cx: &Ctx) -> Vec<Out> {
+    let shape = cx.shape(0).map(|s| {
+        let r = s.len();
+        let pads = p.pads.clone().or_else(|| cx.const_ints(1));
+        let axes: Option<Vec<usize>> = match (&p.pads, cx.present(3)) {
+            (None, true) => cx.const_ints(3).and_then(|a| a.iter().map(|&a| axis(a, r)).collect()),
+            _ => Some((0..r).collect()),
+        };
+        match (pads, axes) {
+            (Some(pads), Some(axes)) if pads.len() == 2 * axes.len() => {
+                let mut out = s.to_vec();
+                for (k, &a) in axes.iter().enumerate() {
+                    out[a] = match &s[a] {
+                        Dim::Fixed(d) => {
+                            let n = *d as i64 + pads[k] + pads[k + axes.len()];
+                            super::dims::from_i64(n)
+                        }
+                        d if pads[k] == 0 && pads[k + axes.len()] == 0 => d.clone(),
+                        _ => Dim::Unknown,
+                    };
+                }
+                out
+            }
+            _ => vec![Dim::Unknown; r],
+        }
+    });
+    same_dtype(cx, shape, None)
 }

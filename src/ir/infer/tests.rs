@@ -134,3 +134,52 @@ fn matmul_and_flatten() {
     assert_eq!(b.g.value(m).shape, Some(vec![sym("B"), Dim::Fixed(5), sym("T"), Dim::Fixed(32)]));
     assert_eq!(b.g.value(f).shape, Some(vec![Dim::Unknown, Dim::Unknown]));
 }
+
+#[test]
+fn tmp_check_against_node_data() {
+    let Ok(root) = std::env::var("INFER_CASES") else { return };
+    let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).collect();
+    dirs.sort();
+    let (mut ok, mut bad, mut unknown, mut partial) = (0, 0, 0, 0);
+    for d in dirs {
+        let Ok(m) = crate::onnx::load_model(&d.join("model.onnx")) else { continue };
+        for (i, v) in m.graph.outputs.iter().enumerate() {
+            let p = d.join(format!("test_data_set_0/output_{i}.pb"));
+            let Ok(t) = crate::onnx::tensor_proto::read_tensor_pb(&p) else { continue };
+            let info = m.graph.value(*v);
+            let mut wrong = false;
+            if let Some(dt) = info.dtype {
+                wrong |= dt != t.dtype();
+            }
+            let producer = m.graph.nodes.iter().find(|n| n.outputs.contains(&Some(*v))).map(|n| n.op.name()).unwrap_or("-");
+            match &info.shape {
+                None => {
+                    unknown += 1;
+                    println!("UNKNOWN {producer} {}", d.display());
+                }
+                Some(s) => {
+                    if s.len() != t.rank() {
+                        wrong = true;
+                    } else {
+                        for (a, b) in s.iter().zip(t.shape()) {
+                            match a {
+                                Dim::Fixed(n) => wrong |= n != b,
+                                _ => {
+                                    partial += 1;
+                                    println!("PARTIAL {producer} {}", d.display());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if wrong {
+                bad += 1;
+                println!("MISMATCH {}: output {i}: inferred {} actual {} {:?}", d.display(), info.describe(), t.dtype(), t.shape());
+            } else {
+                ok += 1;
+            }
+        }
+    }
+    println!("ok {ok} bad {bad} unknown-rank {unknown} non-fixed dims {partial}");
+}

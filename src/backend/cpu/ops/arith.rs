@@ -23,7 +23,6 @@ pub trait Real:
     fn ln(self) -> Self;
     fn ln_1p(self) -> Self;
     fn sqrt(self) -> Self;
-    fn powf(self, e: Self) -> Self;
     fn erf(self) -> Self;
     fn tanh(self) -> Self;
     fn sin(self) -> Self;
@@ -43,7 +42,6 @@ pub trait Real:
     fn abs(self) -> Self;
     fn copysign(self, sign: Self) -> Self;
     fn is_nan(self) -> bool;
-    fn is_infinite(self) -> bool;
 }
 
 macro_rules! real {
@@ -66,9 +64,6 @@ macro_rules! real {
             }
             fn sqrt(self) -> Self {
                 <$t>::sqrt(self)
-            }
-            fn powf(self, e: Self) -> Self {
-                <$t>::powf(self, e)
             }
             fn erf(self) -> Self {
                 $erf(self)
@@ -127,9 +122,6 @@ macro_rules! real {
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
             }
-            fn is_infinite(self) -> bool {
-                <$t>::is_infinite(self)
-            }
         }
     };
 }
@@ -139,7 +131,6 @@ real!(f64, libm::erf);
 
 /// An integer type. Arithmetic wraps, as in onnxruntime (C++ two's complement).
 pub trait Int: Element + Ord {
-    const BITS: u32;
     const ZERO: Self;
     fn wrapping_add(self, o: Self) -> Self;
     fn wrapping_sub(self, o: Self) -> Self;
@@ -168,7 +159,6 @@ pub trait Int: Element + Ord {
 macro_rules! int {
     ($t:ty) => {
         impl Int for $t {
-            const BITS: u32 = <$t>::BITS;
             const ZERO: Self = 0;
             fn wrapping_add(self, o: Self) -> Self {
                 <$t>::wrapping_add(self, o)

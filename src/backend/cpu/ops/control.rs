@@ -120,14 +120,8 @@ fn empty_scan(info: &ValueInfo) -> Result<Tensor> {
     let dtype = info.dtype.unwrap_or(DType::F32);
     let mut shape = vec![0usize];
     if let Some(dims) = &info.shape {
-        let fixed: Option<Vec<usize>> =
-            dims.iter().map(|d| if let Dim::Fixed(n) = d { Some(*n) } else { None }).collect();
-        if let Some(fixed) = fixed {
-            shape.extend(fixed);
-        } else {
-            // A symbolic or unknown dim is zero-sized here anyway; the rank is what matters.
-            shape.extend(std::iter::repeat_n(0, dims.len()));
-        }
+        // A symbolic or unknown dim has no value here; zero keeps the tensor empty and the rank right.
+        shape.extend(dims.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 0 }));
     }
     Tensor::zeros(dtype, shape)
 }

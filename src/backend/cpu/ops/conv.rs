@@ -29,43 +29,72 @@ struct Channels {
 
 /// Checks X, W and B against each other. `w_in_first`: W is `(C, M/g, k…)` (ConvTranspose)
 /// rather than `(M, C/g, k…)`.
-fn check_operands(op: &str, x: &Tensor, w: &Tensor, b: Option<&Tensor>, group: usize, w_in_first: bool) -> Result<Channels> {
+fn check_operands(
+    op: &str,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    group: usize,
+    w_in_first: bool,
+) -> Result<Channels> {
     let (xs, ws) = (x.shape(), w.shape());
     if xs.len() < 3 || ws.len() != xs.len() {
-        return Err(Error::Shape(format!("{op} expects X (N, C, spatial…) and W of the same rank, got {xs:?} and {ws:?}")));
+        return Err(Error::Shape(format!(
+            "{op} expects X (N, C, spatial…) and W of the same rank, got {xs:?} and {ws:?}"
+        )));
     }
     check_spatial_rank(op, xs.len() - 2)?;
     if w.dtype() != x.dtype() {
-        return Err(Error::DType(format!("{op}: X is {} but W is {}", x.dtype(), w.dtype())));
+        return Err(Error::DType(format!(
+            "{op}: X is {} but W is {}",
+            x.dtype(),
+            w.dtype()
+        )));
     }
     let c = xs[1];
     if group == 0 || c % group != 0 {
-        return Err(Error::Shape(format!("{op}: {c} input channels do not split into {group} groups")));
+        return Err(Error::Shape(format!(
+            "{op}: {c} input channels do not split into {group} groups"
+        )));
     }
     let (cg, m) = if w_in_first {
         if ws[0] != c {
-            return Err(Error::Shape(format!("{op}: W {ws:?} should have {c} input channels first")));
+            return Err(Error::Shape(format!(
+                "{op}: W {ws:?} should have {c} input channels first"
+            )));
         }
         (c / group, ws[1] * group)
     } else {
         if ws[1] * group != c || ws[0] % group != 0 {
-            return Err(Error::Shape(format!("{op}: W {ws:?} does not fit {c} input channels in {group} groups")));
+            return Err(Error::Shape(format!(
+                "{op}: W {ws:?} does not fit {c} input channels in {group} groups"
+            )));
         }
         (ws[1], ws[0])
     };
     if let Some(b) = b {
         if b.len() != m {
-            return Err(Error::Shape(format!("{op}: bias of shape {:?}, expected ({m})", b.shape())));
+            return Err(Error::Shape(format!(
+                "{op}: bias of shape {:?}, expected ({m})",
+                b.shape()
+            )));
         }
     }
-    Ok(Channels { batch: xs[0], cg, mg: m / group, groups: group })
+    Ok(Channels {
+        batch: xs[0],
+        cg,
+        mg: m / group,
+        groups: group,
+    })
 }
 
 /// The kernel shape: the attribute when given (it must agree with W), else W's spatial dims.
 fn kernel_shape(op: &str, attr: &[usize], w: &Tensor) -> Result<Vec<usize>> {
     let from_w = &w.shape()[2..];
     if !attr.is_empty() && attr != from_w {
-        return Err(Error::Shape(format!("{op}: kernel_shape {attr:?} but W has spatial shape {from_w:?}")));
+        return Err(Error::Shape(format!(
+            "{op}: kernel_shape {attr:?} but W has spatial shape {from_w:?}"
+        )));
     }
     Ok(from_w.to_vec())
 }
@@ -97,18 +126,36 @@ pub fn conv(p: &Conv, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 }
 
 /// Output planes pre-filled with the bias (or zeros).
-fn biased_output<T: Real>(b: Option<&Tensor>, planes: usize, channels: usize, plane: usize) -> Vec<T> {
+fn biased_output<T: Real>(
+    b: Option<&Tensor>,
+    planes: usize,
+    channels: usize,
+    plane: usize,
+) -> Vec<T> {
     let mut y = vec![T::ZERO; planes * plane];
     if let (Some(b), true) = (b, plane > 0) {
         let bv = real_vec::<T>(b);
-        y.chunks_mut(plane).enumerate().for_each(|(i, p)| p.fill(bv[i % channels]));
+        y.chunks_mut(plane)
+            .enumerate()
+            .for_each(|(i, p)| p.fill(bv[i % channels]));
     }
     y
 }
 
-fn conv_t<T: Real>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, ch: &Channels) -> Result<Vec<T>> {
+fn conv_t<T: Real>(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    win: &Window,
+    ch: &Channels,
+) -> Result<Vec<T>> {
     let (xv, wv) = (real_vec::<T>(x), real_vec::<T>(w));
-    let Channels { batch, cg, mg, groups } = *ch;
+    let Channels {
+        batch,
+        cg,
+        mg,
+        groups,
+    } = *ch;
     let (in_sp, out_sp, ksz) = (win.input_size(), win.output_size(), win.kernel_size());
     let (c, m) = (cg * groups, mg * groups);
     let mut y = biased_output::<T>(b, batch * m, m, out_sp);
@@ -120,11 +167,17 @@ fn conv_t<T: Real>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, ch:
         y.par_chunks_mut(out_sp).enumerate().for_each(|(i, out)| {
             let (ni, mi) = (i / m, i % m);
             let ci = mi / mg;
-            depthwise_plane(&xv[(ni * c + ci) * in_sp..][..in_sp], &wv[mi * ksz..][..ksz], win, out);
+            depthwise_plane(
+                &xv[(ni * c + ci) * in_sp..][..in_sp],
+                &wv[mi * ksz..][..ksz],
+                win,
+                out,
+            );
         });
         return Ok(y);
     }
-    let pointwise = ksz == 1 && win.stride == [1; 3] && win.pad == [0; 3] && win.output == win.input;
+    let pointwise =
+        ksz == 1 && win.stride == [1; 3] && win.pad == [0; 3] && win.output == win.input;
     let mut col = if pointwise {
         Vec::new()
     } else {
@@ -140,7 +193,12 @@ fn conv_t<T: Real>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, ch:
                 im2col(xg, cg, win, &mut col);
                 MatRef::row_major(&col, cg * ksz, out_sp, false)
             };
-            let wg = MatRef::row_major(&wv[gi * mg * cg * ksz..][..mg * cg * ksz], mg, cg * ksz, false);
+            let wg = MatRef::row_major(
+                &wv[gi * mg * cg * ksz..][..mg * cg * ksz],
+                mg,
+                cg * ksz,
+                false,
+            );
             let yg = &mut y[(ni * m + gi * mg) * out_sp..][..mg * out_sp];
             T::gemm(wg, cols, yg, out_sp, T::ONE, b.is_some())?;
         }
@@ -160,8 +218,16 @@ pub fn conv_transpose(p: &ConvTranspose, inputs: &[Option<&Tensor>]) -> Result<V
     shape.extend_from_slice(&win.input[3 - nsp..]);
     check_alloc(&shape, x.dtype())?;
     let y = match compute_type(x.dtype()) {
-        Some(DType::F64) => real_tensor(shape, conv_transpose_t::<f64>(x, w, b, &win, &ch)?, x.dtype())?,
-        Some(_) => real_tensor(shape, conv_transpose_t::<f32>(x, w, b, &win, &ch)?, x.dtype())?,
+        Some(DType::F64) => real_tensor(
+            shape,
+            conv_transpose_t::<f64>(x, w, b, &win, &ch)?,
+            x.dtype(),
+        )?,
+        Some(_) => real_tensor(
+            shape,
+            conv_transpose_t::<f32>(x, w, b, &win, &ch)?,
+            x.dtype(),
+        )?,
         None => return Err(float_only("ConvTranspose", x.dtype())),
     };
     Ok(vec![y])
@@ -176,14 +242,20 @@ fn transpose_window(p: &ConvTranspose, input: &[usize], kernel: &[usize]) -> Res
     let dilations = per_dim("dilations", &c.dilations, n, 1)?;
     let out_pad = per_dim("output_padding", &p.output_padding, n, 0)?;
     if strides.contains(&0) || dilations.contains(&0) {
-        return Err(Error::Shape("ConvTranspose: strides and dilations must be positive".into()));
+        return Err(Error::Shape(
+            "ConvTranspose: strides and dilations must be positive".into(),
+        ));
     }
     // Some exporters write output_shape with the batch and channel dims in front.
     let out_shape = match p.output_shape.len() {
         0 => None,
         l if l == n => Some(p.output_shape.clone()),
         l if l == n + 2 => Some(p.output_shape[2..].to_vec()),
-        l => return Err(Error::Shape(format!("ConvTranspose: output_shape has {l} values for {n} spatial dims"))),
+        l => {
+            return Err(Error::Shape(format!(
+                "ConvTranspose: output_shape has {l} values for {n} spatial dims"
+            )))
+        }
     };
     let (mut output, mut pad, mut pad_end) = (vec![0usize; n], vec![0isize; n], vec![0isize; n]);
     for i in 0..n {
@@ -192,20 +264,31 @@ fn transpose_window(p: &ConvTranspose, input: &[usize], kernel: &[usize]) -> Res
         let same = matches!(c.auto_pad, AutoPad::SameUpper | AutoPad::SameLower);
         if !c.pads.is_empty() && !same {
             if c.pads.len() != 2 * n {
-                return Err(Error::Shape(format!("ConvTranspose: pads has {} values for {n} spatial dims", c.pads.len())));
+                return Err(Error::Shape(format!(
+                    "ConvTranspose: pads has {} values for {n} spatial dims",
+                    c.pads.len()
+                )));
             }
             (pad[i], pad_end[i]) = (c.pads[i] as isize, c.pads[n + i] as isize);
             let o = full - pad[i] - pad_end[i];
             output[i] = match &out_shape {
                 Some(s) => s[i],
-                None => usize::try_from(o).map_err(|_| Error::Shape(format!("ConvTranspose: pads leave a negative output extent {o}")))?,
+                None => usize::try_from(o).map_err(|_| {
+                    Error::Shape(format!(
+                        "ConvTranspose: pads leave a negative output extent {o}"
+                    ))
+                })?,
             };
         } else if out_shape.is_some() || same {
             let target = out_shape.as_ref().map_or(input[i] * strides[i], |s| s[i]);
             let total = full - target as isize;
             // Floor division, so a negative total (output larger than the full result) splits too.
             let half = total.div_euclid(2);
-            (pad[i], pad_end[i]) = if c.auto_pad == AutoPad::SameUpper { (half, total - half) } else { (total - half, half) };
+            (pad[i], pad_end[i]) = if c.auto_pad == AutoPad::SameUpper {
+                (half, total - half)
+            } else {
+                (total - half, half)
+            };
             output[i] = target;
         } else {
             output[i] = full as usize;
@@ -222,9 +305,20 @@ fn transpose_window(p: &ConvTranspose, input: &[usize], kernel: &[usize]) -> Res
     })
 }
 
-fn conv_transpose_t<T: Real>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, ch: &Channels) -> Result<Vec<T>> {
+fn conv_transpose_t<T: Real>(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    win: &Window,
+    ch: &Channels,
+) -> Result<Vec<T>> {
     let (xv, wv) = (real_vec::<T>(x), real_vec::<T>(w));
-    let Channels { batch, cg, mg, groups } = *ch;
+    let Channels {
+        batch,
+        cg,
+        mg,
+        groups,
+    } = *ch;
     // Here `win.output` is the ConvTranspose input and `win.input` its output.
     let (in_sp, out_sp, ksz) = (win.output_size(), win.input_size(), win.kernel_size());
     let (c, m) = (cg * groups, mg * groups);
@@ -236,14 +330,26 @@ fn conv_transpose_t<T: Real>(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &W
     let mut col = vec![T::ZERO; mg * ksz * in_sp];
     for ni in 0..batch {
         for gi in 0..groups {
-            let xg = MatRef::row_major(&xv[(ni * c + gi * cg) * in_sp..][..cg * in_sp], cg, in_sp, false);
+            let xg = MatRef::row_major(
+                &xv[(ni * c + gi * cg) * in_sp..][..cg * in_sp],
+                cg,
+                in_sp,
+                false,
+            );
             // W_g is (C/g, M/g·k) row-major; its transpose maps input channels to columns.
-            let wg = MatRef::row_major(&wv[gi * cg * mg * ksz..][..cg * mg * ksz], cg, mg * ksz, true);
+            let wg = MatRef::row_major(
+                &wv[gi * cg * mg * ksz..][..cg * mg * ksz],
+                cg,
+                mg * ksz,
+                true,
+            );
             T::gemm(wg, xg, &mut col, in_sp, T::ONE, false)?;
             let yg = &mut y[(ni * m + gi * mg) * out_sp..][..mg * out_sp];
-            yg.par_chunks_mut(out_sp).enumerate().for_each(|(mi, plane)| {
-                col2im(&col[mi * ksz * in_sp..][..ksz * in_sp], win, plane);
-            });
+            yg.par_chunks_mut(out_sp)
+                .enumerate()
+                .for_each(|(mi, plane)| {
+                    col2im(&col[mi * ksz * in_sp..][..ksz * in_sp], win, plane);
+                });
         }
     }
     Ok(y)
@@ -258,7 +364,14 @@ mod tests {
     }
 
     fn conv_attrs(pads: Vec<usize>, group: usize) -> Conv {
-        Conv { auto_pad: AutoPad::NotSet, dilations: vec![], group, kernel_shape: vec![], pads, strides: vec![] }
+        Conv {
+            auto_pad: AutoPad::NotSet,
+            dilations: vec![],
+            group,
+            kernel_shape: vec![],
+            pads,
+            strides: vec![],
+        }
     }
 
     #[test]
@@ -266,16 +379,23 @@ mod tests {
         let x = t(&[1, 1, 3], vec![1.0, 2.0, 3.0]);
         let w = t(&[2, 1, 3], vec![1.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
         let b = t(&[2], vec![0.0, 10.0]);
-        let y = conv(&conv_attrs(vec![1, 1], 1), &[Some(&x), Some(&w), Some(&b)]).unwrap().remove(0);
+        let y = conv(&conv_attrs(vec![1, 1], 1), &[Some(&x), Some(&w), Some(&b)])
+            .unwrap()
+            .remove(0);
         assert_eq!(y.shape(), &[1, 2, 3]);
-        assert_eq!(y.as_slice::<f32>().unwrap(), &[3.0, 6.0, 5.0, 11.0, 12.0, 13.0]);
+        assert_eq!(
+            y.as_slice::<f32>().unwrap(),
+            &[3.0, 6.0, 5.0, 11.0, 12.0, 13.0]
+        );
     }
 
     #[test]
     fn depthwise_matches_per_channel_conv() {
         let x = t(&[1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let w = t(&[2, 1, 2], vec![1.0, 1.0, 2.0, -1.0]);
-        let y = conv(&conv_attrs(vec![], 2), &[Some(&x), Some(&w)]).unwrap().remove(0);
+        let y = conv(&conv_attrs(vec![], 2), &[Some(&x), Some(&w)])
+            .unwrap()
+            .remove(0);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3.0, 2.0]);
     }
 
@@ -286,7 +406,11 @@ mod tests {
         let w = t(&[1, 1, 2], vec![1.0, 1.0]);
         let mut c = conv_attrs(vec![], 1);
         c.strides = vec![2];
-        let p = ConvTranspose { conv: c, output_padding: vec![], output_shape: vec![] };
+        let p = ConvTranspose {
+            conv: c,
+            output_padding: vec![],
+            output_shape: vec![],
+        };
         let y = conv_transpose(&p, &[Some(&x), Some(&w)]).unwrap().remove(0);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[1.0, 1.0, 2.0, 2.0]);
     }

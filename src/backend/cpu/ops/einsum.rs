@@ -27,7 +27,10 @@ pub fn einsum(p: &Einsum, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     };
     let dtype = first.dtype();
     if let Some(t) = ops.iter().find(|t| t.dtype() != dtype) {
-        return Err(Error::DType(format!("Einsum inputs mix {dtype} and {}", t.dtype())));
+        return Err(Error::DType(format!(
+            "Einsum inputs mix {dtype} and {}",
+            t.dtype()
+        )));
     }
     let shapes: Vec<&[usize]> = ops.iter().map(|t| t.shape()).collect();
     let eq = Equation::parse(&p.equation, &shapes)?;
@@ -65,7 +68,9 @@ fn letter(c: char) -> Result<u32> {
     if c.is_ascii_alphabetic() {
         Ok(c as u32)
     } else {
-        Err(Error::Shape(format!("Einsum: unexpected character '{c}' in the equation")))
+        Err(Error::Shape(format!(
+            "Einsum: unexpected character '{c}' in the equation"
+        )))
     }
 }
 
@@ -81,7 +86,9 @@ fn parse_term(s: &str, rank: Option<usize>, ell_rank: usize) -> Result<Vec<u32>>
         let tail: Vec<u32> = tail.chars().map(letter).collect::<Result<_>>()?;
         let n = match rank {
             Some(r) => r.checked_sub(labels.len() + tail.len()).ok_or_else(|| {
-                Error::Shape(format!("Einsum: term '{s}' has more labels than its rank {r}"))
+                Error::Shape(format!(
+                    "Einsum: term '{s}' has more labels than its rank {r}"
+                ))
             })?,
             None => ell_rank,
         };
@@ -99,7 +106,11 @@ impl Equation {
         };
         let terms: Vec<&str> = lhs.split(',').collect();
         if terms.len() != shapes.len() {
-            return Err(Error::Shape(format!("Einsum: '{eq}' has {} operands but {} inputs were given", terms.len(), shapes.len())));
+            return Err(Error::Shape(format!(
+                "Einsum: '{eq}' has {} operands but {} inputs were given",
+                terms.len(),
+                shapes.len()
+            )));
         }
         // The widest ellipsis decides how many ellipsis labels there are.
         let mut ell_rank = 0;
@@ -109,19 +120,28 @@ impl Equation {
                 ell_rank = ell_rank.max(s.len().saturating_sub(letters));
             }
         }
-        let inputs: Vec<Vec<u32>> =
-            terms.iter().zip(shapes).map(|(t, s)| parse_term(t, Some(s.len()), ell_rank)).collect::<Result<_>>()?;
+        let inputs: Vec<Vec<u32>> = terms
+            .iter()
+            .zip(shapes)
+            .map(|(t, s)| parse_term(t, Some(s.len()), ell_rank))
+            .collect::<Result<_>>()?;
         let mut sizes = std::collections::HashMap::new();
         for (labels, shape) in inputs.iter().zip(shapes) {
             if labels.len() != shape.len() {
-                return Err(Error::Shape(format!("Einsum: term with {} labels for an input of shape {shape:?}", labels.len())));
+                return Err(Error::Shape(format!(
+                    "Einsum: term with {} labels for an input of shape {shape:?}",
+                    labels.len()
+                )));
             }
             for (&l, &d) in labels.iter().zip(shape.iter()) {
                 let e = sizes.entry(l).or_insert(d);
                 if *e == 1 {
                     *e = d;
                 } else if d != 1 && d != *e {
-                    return Err(Error::Shape(format!("Einsum: a label has sizes {} and {d} in '{eq}'", *e)));
+                    return Err(Error::Shape(format!(
+                        "Einsum: a label has sizes {} and {d} in '{eq}'",
+                        *e
+                    )));
                 }
             }
         }
@@ -133,7 +153,9 @@ impl Equation {
                 let mut once: Vec<u32> = sizes
                     .keys()
                     .copied()
-                    .filter(|&l| l < ELLIPSIS && inputs.iter().flatten().filter(|&&x| x == l).count() == 1)
+                    .filter(|&l| {
+                        l < ELLIPSIS && inputs.iter().flatten().filter(|&&x| x == l).count() == 1
+                    })
                     .collect();
                 once.sort_unstable();
                 out.extend(once);
@@ -141,9 +163,16 @@ impl Equation {
             }
         };
         if let Some(l) = output.iter().find(|l| !sizes.contains_key(l)) {
-            return Err(Error::Shape(format!("Einsum: output label {:?} does not appear in any input", char::from_u32(*l))));
+            return Err(Error::Shape(format!(
+                "Einsum: output label {:?} does not appear in any input",
+                char::from_u32(*l)
+            )));
         }
-        Ok(Equation { inputs, output, sizes })
+        Ok(Equation {
+            inputs,
+            output,
+            sizes,
+        })
     }
 
     fn run<T: Real>(&self, ops: &[&Tensor]) -> Result<(Vec<usize>, Vec<T>)> {
@@ -151,7 +180,11 @@ impl Equation {
         check_alloc(&out_shape, T::DTYPE)?;
         let mut terms: Vec<Term<T>> = Vec::with_capacity(ops.len());
         for (i, (t, labels)) in ops.iter().zip(&self.inputs).enumerate() {
-            let term = Term { labels: labels.clone(), shape: t.shape().to_vec(), data: real_vec::<T>(t).into_owned() };
+            let term = Term {
+                labels: labels.clone(),
+                shape: t.shape().to_vec(),
+                data: real_vec::<T>(t).into_owned(),
+            };
             // Labels no later operand and not the output need: sum them away now.
             terms.push(self.reduce(diagonal(term), &self.needed(0, Some(i))));
         }
@@ -176,7 +209,8 @@ impl Equation {
 
     /// Sums over the labels of `t` not in `keep`.
     fn reduce<T: Real>(&self, t: Term<T>, keep: &[u32]) -> Term<T> {
-        let (kept, dropped): (Vec<usize>, Vec<usize>) = (0..t.labels.len()).partition(|&d| keep.contains(&t.labels[d]));
+        let (kept, dropped): (Vec<usize>, Vec<usize>) =
+            (0..t.labels.len()).partition(|&d| keep.contains(&t.labels[d]));
         if dropped.is_empty() {
             return t;
         }
@@ -187,9 +221,16 @@ impl Equation {
         let data = if inner == 0 {
             vec![T::ZERO; kept.iter().map(|&d| t.shape[d]).product()]
         } else {
-            moved.chunks(inner).map(|c| c.iter().fold(T::ZERO, |s, &x| s + x)).collect()
+            moved
+                .chunks(inner)
+                .map(|c| c.iter().fold(T::ZERO, |s, &x| s + x))
+                .collect()
         };
-        Term { labels: kept.iter().map(|&d| t.labels[d]).collect(), shape: kept.iter().map(|&d| t.shape[d]).collect(), data }
+        Term {
+            labels: kept.iter().map(|&d| t.labels[d]).collect(),
+            shape: kept.iter().map(|&d| t.shape[d]).collect(),
+            data,
+        }
     }
 
     /// Contracts two terms into one holding the labels in `needed` (batch, A-only, B-only).
@@ -197,10 +238,25 @@ impl Equation {
         let a = self.reduce(a, &[needed, &b.labels[..]].concat());
         let b = self.reduce(b, &[needed, &a.labels[..]].concat());
         let in_b = |l: &u32| b.labels.contains(l);
-        let batch: Vec<u32> = a.labels.iter().copied().filter(|l| in_b(l) && needed.contains(l)).collect();
+        let batch: Vec<u32> = a
+            .labels
+            .iter()
+            .copied()
+            .filter(|l| in_b(l) && needed.contains(l))
+            .collect();
         let left: Vec<u32> = a.labels.iter().copied().filter(|l| !in_b(l)).collect();
-        let contr: Vec<u32> = a.labels.iter().copied().filter(|l| in_b(l) && !needed.contains(l)).collect();
-        let right: Vec<u32> = b.labels.iter().copied().filter(|l| !a.labels.contains(l)).collect();
+        let contr: Vec<u32> = a
+            .labels
+            .iter()
+            .copied()
+            .filter(|l| in_b(l) && !needed.contains(l))
+            .collect();
+        let right: Vec<u32> = b
+            .labels
+            .iter()
+            .copied()
+            .filter(|l| !a.labels.contains(l))
+            .collect();
         let size = |ls: &[u32]| ls.iter().map(|l| self.sizes[l]).product::<usize>();
         let (nb, m, k, n) = (size(&batch), size(&left), size(&contr), size(&right));
         let a_order = [&batch[..], &left[..], &contr[..]].concat();
@@ -213,13 +269,31 @@ impl Equation {
         check_alloc(&shape, T::DTYPE)?;
         let mut y = vec![T::ZERO; nb * m * n];
         if m * n > 0 {
-            y.par_chunks_mut(m * n).enumerate().try_for_each(|(i, out)| {
-                let am = MatRef { data: &av[i * m * k..], rows: m, cols: k, rs: k, cs: 1 };
-                let bm = MatRef { data: &bv[i * k * n..], rows: k, cols: n, rs: n, cs: 1 };
-                T::gemm(am, bm, out, n, T::ONE, false)
-            })?;
+            y.par_chunks_mut(m * n)
+                .enumerate()
+                .try_for_each(|(i, out)| {
+                    let am = MatRef {
+                        data: &av[i * m * k..],
+                        rows: m,
+                        cols: k,
+                        rs: k,
+                        cs: 1,
+                    };
+                    let bm = MatRef {
+                        data: &bv[i * k * n..],
+                        rows: k,
+                        cols: n,
+                        rs: n,
+                        cs: 1,
+                    };
+                    T::gemm(am, bm, out, n, T::ONE, false)
+                })?;
         }
-        Ok(Term { labels, shape, data: y })
+        Ok(Term {
+            labels,
+            shape,
+            data: y,
+        })
     }
 }
 
@@ -240,7 +314,11 @@ fn diagonal<T: Copy>(t: Term<T>) -> Term<T> {
         return t;
     }
     let data = gather(&t, &labels, &shape);
-    Term { labels, shape, data }
+    Term {
+        labels,
+        shape,
+        data,
+    }
 }
 
 /// Reads `t` into a new C-order buffer with dimensions `labels` of sizes `shape`. A label that
@@ -250,7 +328,12 @@ fn gather<T: Copy>(t: &Term<T>, labels: &[u32], shape: &[usize]) -> Vec<T> {
     let own = crate::tensor::strides_of(&t.shape);
     let strides: Vec<usize> = labels
         .iter()
-        .map(|l| (0..t.labels.len()).filter(|&d| t.labels[d] == *l && t.shape[d] > 1).map(|d| own[d]).sum())
+        .map(|l| {
+            (0..t.labels.len())
+                .filter(|&d| t.labels[d] == *l && t.shape[d] > 1)
+                .map(|d| own[d])
+                .sum()
+        })
         .collect();
     let total: usize = shape.iter().product();
     let mut out = Vec::with_capacity(total);
@@ -287,7 +370,14 @@ mod tests {
 
     fn run(eq: &str, ins: &[Tensor]) -> Tensor {
         let refs: Vec<Option<&Tensor>> = ins.iter().map(Some).collect();
-        einsum(&Einsum { equation: eq.into() }, &refs).unwrap().remove(0)
+        einsum(
+            &Einsum {
+                equation: eq.into(),
+            },
+            &refs,
+        )
+        .unwrap()
+        .remove(0)
     }
 
     fn t(shape: &[usize], v: Vec<f32>) -> Tensor {
@@ -298,13 +388,29 @@ mod tests {
     fn matmul_transpose_trace_and_sum() {
         let a = t(&[2, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let b = t(&[2, 2], vec![5.0, 6.0, 7.0, 8.0]);
-        assert_eq!(run("ij,jk->ik", &[a.clone(), b.clone()]).as_slice::<f32>().unwrap(), &[19.0, 22.0, 43.0, 50.0]);
-        assert_eq!(run("ij->ji", &[a.clone()]).as_slice::<f32>().unwrap(), &[1.0, 3.0, 2.0, 4.0]);
+        assert_eq!(
+            run("ij,jk->ik", &[a.clone(), b.clone()])
+                .as_slice::<f32>()
+                .unwrap(),
+            &[19.0, 22.0, 43.0, 50.0]
+        );
+        assert_eq!(
+            run("ij->ji", &[a.clone()]).as_slice::<f32>().unwrap(),
+            &[1.0, 3.0, 2.0, 4.0]
+        );
         assert_eq!(run("ii", &[a.clone()]).as_slice::<f32>().unwrap(), &[5.0]);
-        assert_eq!(run("ij->i", &[a.clone()]).as_slice::<f32>().unwrap(), &[3.0, 7.0]);
+        assert_eq!(
+            run("ij->i", &[a.clone()]).as_slice::<f32>().unwrap(),
+            &[3.0, 7.0]
+        );
         // Implicit output of an outer product: "i,j" -> "ij".
         let v = t(&[2], vec![1.0, 2.0]);
-        assert_eq!(run("i,j", &[v.clone(), v.clone()]).as_slice::<f32>().unwrap(), &[1.0, 2.0, 2.0, 4.0]);
+        assert_eq!(
+            run("i,j", &[v.clone(), v.clone()])
+                .as_slice::<f32>()
+                .unwrap(),
+            &[1.0, 2.0, 2.0, 4.0]
+        );
     }
 
     #[test]

@@ -201,7 +201,11 @@ pub fn gather_nd(p: &GatherND, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>
 /// Flat positions of the elements that differ from zero (false for bool).
 fn nonzero_positions<T: Element>(v: &[T]) -> Vec<usize> {
     let zero = T::default();
-    v.iter().enumerate().filter(|&(_, e)| *e != zero).map(|(i, _)| i).collect()
+    v.iter()
+        .enumerate()
+        .filter(|&(_, e)| *e != zero)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// NonZero: the coordinates of the non-zero elements, as int64 `[rank, count]` in C order.

@@ -16,7 +16,11 @@ pub fn im2col<T: Real>(x: &[T], channels: usize, w: &Window, col: &mut [T]) {
     let (ksz, out_sp, in_sp) = (w.kernel_size(), w.output_size(), w.input_size());
     let row = |(r, dst): (usize, &mut [T])| {
         let (c, k) = (r / ksz, r % ksz);
-        let (ka, kb, ke) = (k / (w.kernel[1] * w.kernel[2]), (k / w.kernel[2]) % w.kernel[1], k % w.kernel[2]);
+        let (ka, kb, ke) = (
+            k / (w.kernel[1] * w.kernel[2]),
+            (k / w.kernel[2]) % w.kernel[1],
+            k % w.kernel[2],
+        );
         im2col_row(&x[c * in_sp..(c + 1) * in_sp], w, [ka, kb, ke], dst);
     };
     let col = &mut col[..channels * ksz * out_sp];
@@ -68,7 +72,11 @@ pub fn col2im<T: Real>(col: &[T], w: &Window, plane: &mut [T]) {
     let [oh_n, ow_n] = [w.output[1], w.output[2]];
     let [ih_n, iw_n] = [w.input[1], w.input[2]];
     for k in 0..w.kernel_size() {
-        let (ka, kb, ke) = (k / (w.kernel[1] * w.kernel[2]), (k / w.kernel[2]) % w.kernel[1], k % w.kernel[2]);
+        let (ka, kb, ke) = (
+            k / (w.kernel[1] * w.kernel[2]),
+            (k / w.kernel[2]) % w.kernel[1],
+            k % w.kernel[2],
+        );
         let src = &col[k * out_sp..(k + 1) * out_sp];
         let (lo, hi) = w.valid_outputs(2, ke);
         if lo >= hi {
@@ -102,7 +110,11 @@ pub fn depthwise_plane<T: Real>(x: &[T], f: &[T], w: &Window, out: &mut [T]) {
     let [ih_n, iw_n] = [w.input[1], w.input[2]];
     let sw = w.stride[2];
     for k in 0..w.kernel_size() {
-        let (ka, kb, ke) = (k / (w.kernel[1] * w.kernel[2]), (k / w.kernel[2]) % w.kernel[1], k % w.kernel[2]);
+        let (ka, kb, ke) = (
+            k / (w.kernel[1] * w.kernel[2]),
+            (k / w.kernel[2]) % w.kernel[1],
+            k % w.kernel[2],
+        );
         let tap = f[k];
         let (lo, hi) = w.valid_outputs(2, ke);
         if lo >= hi {
@@ -124,7 +136,9 @@ pub fn depthwise_plane<T: Real>(x: &[T], f: &[T], w: &Window, out: &mut [T]) {
                 if sw == 1 {
                     dst.iter_mut().zip(src).for_each(|(o, &v)| *o += tap * v);
                 } else {
-                    dst.iter_mut().enumerate().for_each(|(j, o)| *o += tap * src[j * sw]);
+                    dst.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, o)| *o += tap * src[j * sw]);
                 }
             }
         }
@@ -140,7 +154,14 @@ mod tests {
     #[test]
     fn im2col_pads_with_zeros_and_col2im_is_its_adjoint() {
         // A 1x3 image, kernel 2, pad 1 on both sides: 4 outputs.
-        let a = Attrs { auto_pad: AutoPad::NotSet, kernel: &[2], strides: &[], dilations: &[], pads: &[1, 1], ceil_mode: false };
+        let a = Attrs {
+            auto_pad: AutoPad::NotSet,
+            kernel: &[2],
+            strides: &[],
+            dilations: &[],
+            pads: &[1, 1],
+            ceil_mode: false,
+        };
         let w = Window::forward("Conv", &[3], &a).unwrap();
         let x = [1.0f32, 2.0, 3.0];
         let mut col = [9.0f32; 8];

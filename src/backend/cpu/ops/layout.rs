@@ -210,9 +210,15 @@ pub fn space_to_depth(p: &SpaceToDepth, inputs: &[Option<&Tensor>]) -> Result<Ve
     // input viewed as [N, C, H/b, b1, W/b, b2].
     let (s_n, s_c, s_b1, s_b2) = (c as isize * hw, hw, w_, 1);
     let (shape, strides) = if p.crd {
-        (vec![n, c, b, b, hb, wb], [s_n, s_c, s_b1, s_b2, bi * w_, bi])
+        (
+            vec![n, c, b, b, hb, wb],
+            [s_n, s_c, s_b1, s_b2, bi * w_, bi],
+        )
     } else {
-        (vec![n, b, b, c, hb, wb], [s_n, s_b1, s_b2, s_c, bi * w_, bi])
+        (
+            vec![n, b, b, c, hb, wb],
+            [s_n, s_b1, s_b2, s_c, bi * w_, bi],
+        )
     };
     let y = strided_tensor(x, 0, shape, &strides)?;
     Ok(vec![y.reshape(vec![n, c * b * b, hb, wb])?])

@@ -20,20 +20,38 @@ pub fn gemm(p: &Gemm, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (a, b) = (input(inputs, 0)?, input(inputs, 1)?);
     let c = opt_input(inputs, 2);
     if a.rank() != 2 || b.rank() != 2 {
-        return Err(Error::Shape(format!("Gemm expects 2-D A and B, got {:?} and {:?}", a.shape(), b.shape())));
+        return Err(Error::Shape(format!(
+            "Gemm expects 2-D A and B, got {:?} and {:?}",
+            a.shape(),
+            b.shape()
+        )));
     }
     check_same_dtype("Gemm", a, b)?;
-    let (m, k) = if p.trans_a { (a.shape()[1], a.shape()[0]) } else { (a.shape()[0], a.shape()[1]) };
-    let (kb, n) = if p.trans_b { (b.shape()[1], b.shape()[0]) } else { (b.shape()[0], b.shape()[1]) };
+    let (m, k) = if p.trans_a {
+        (a.shape()[1], a.shape()[0])
+    } else {
+        (a.shape()[0], a.shape()[1])
+    };
+    let (kb, n) = if p.trans_b {
+        (b.shape()[1], b.shape()[0])
+    } else {
+        (b.shape()[0], b.shape()[1])
+    };
     if k != kb {
-        return Err(Error::Shape(format!("Gemm: op(A) is {m}x{k} but op(B) is {kb}x{n}")));
+        return Err(Error::Shape(format!(
+            "Gemm: op(A) is {m}x{k} but op(B) is {kb}x{n}"
+        )));
     }
     // C broadcasts unidirectionally to (M, N); beta = 0 makes it irrelevant.
     let c = c.filter(|_| p.beta != 0.0);
     if let Some(c) = c {
-        let ok = c.rank() <= 2 && broadcast_shapes(&[c.shape(), &[m, n]]).is_ok_and(|s| s == [m, n]);
+        let ok =
+            c.rank() <= 2 && broadcast_shapes(&[c.shape(), &[m, n]]).is_ok_and(|s| s == [m, n]);
         if !ok {
-            return Err(Error::Shape(format!("Gemm: C of shape {:?} does not broadcast to ({m}, {n})", c.shape())));
+            return Err(Error::Shape(format!(
+                "Gemm: C of shape {:?} does not broadcast to ({m}, {n})",
+                c.shape()
+            )));
         }
     }
     check_alloc(&[m, n], a.dtype())?;
@@ -43,7 +61,10 @@ pub fn gemm(p: &Gemm, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Some(_) => real_tensor(vec![m, n], gemm_real::<f32>(p, a, b, c, m, k, n)?, dtype)?,
         None => {
             let (av, bv) = (a.to_i64_vec(), b.to_i64_vec());
-            let mut y = int_product(MatRef::row_major(&av, a.shape()[0], a.shape()[1], p.trans_a), MatRef::row_major(&bv, b.shape()[0], b.shape()[1], p.trans_b));
+            let mut y = int_product(
+                MatRef::row_major(&av, a.shape()[0], a.shape()[1], p.trans_a),
+                MatRef::row_major(&bv, b.shape()[0], b.shape()[1], p.trans_b),
+            );
             let (alpha, beta) = (p.alpha as i64, p.beta as i64);
             let cv = c.map(|c| (c.to_i64_vec(), broadcast_strides(c.shape(), &[m, n])));
             for (i, row) in y.chunks_mut(n.max(1)).enumerate() {
@@ -60,7 +81,15 @@ pub fn gemm(p: &Gemm, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     Ok(vec![y])
 }
 
-fn gemm_real<T: Real>(p: &Gemm, a: &Tensor, b: &Tensor, c: Option<&Tensor>, m: usize, _k: usize, n: usize) -> Result<Vec<T>> {
+fn gemm_real<T: Real>(
+    p: &Gemm,
+    a: &Tensor,
+    b: &Tensor,
+    c: Option<&Tensor>,
+    m: usize,
+    _k: usize,
+    n: usize,
+) -> Result<Vec<T>> {
     let (av, bv) = (real_vec::<T>(a), real_vec::<T>(b));
     let mut y = vec![T::ZERO; m * n];
     if let Some(c) = c {
@@ -88,17 +117,35 @@ pub fn matmul(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     check_alloc(&plan.out_shape, a.dtype())?;
     let dtype = a.dtype();
     let y = match compute_type(dtype) {
-        Some(DType::F64) => real_tensor(plan.out_shape.clone(), plan.run_real::<f64>(&real_vec(a), &real_vec(b))?, dtype)?,
-        Some(_) => real_tensor(plan.out_shape.clone(), plan.run_real::<f32>(&real_vec(a), &real_vec(b))?, dtype)?,
-        None if dtype == DType::Bool => return Err(Error::DType("MatMul does not accept bool tensors".into())),
-        None => Tensor::from_vec(plan.out_shape.clone(), plan.run_int(&a.to_i64_vec(), &b.to_i64_vec()))?.cast(dtype),
+        Some(DType::F64) => real_tensor(
+            plan.out_shape.clone(),
+            plan.run_real::<f64>(&real_vec(a), &real_vec(b))?,
+            dtype,
+        )?,
+        Some(_) => real_tensor(
+            plan.out_shape.clone(),
+            plan.run_real::<f32>(&real_vec(a), &real_vec(b))?,
+            dtype,
+        )?,
+        None if dtype == DType::Bool => {
+            return Err(Error::DType("MatMul does not accept bool tensors".into()))
+        }
+        None => Tensor::from_vec(
+            plan.out_shape.clone(),
+            plan.run_int(&a.to_i64_vec(), &b.to_i64_vec()),
+        )?
+        .cast(dtype),
     };
     Ok(vec![y])
 }
 
 fn check_same_dtype(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
     if a.dtype() != b.dtype() {
-        return Err(Error::DType(format!("{op}: A is {} but B is {}", a.dtype(), b.dtype())));
+        return Err(Error::DType(format!(
+            "{op}: A is {} but B is {}",
+            a.dtype(),
+            b.dtype()
+        )));
     }
     Ok(())
 }
@@ -120,14 +167,26 @@ pub struct MatMulPlan {
 impl MatMulPlan {
     pub fn new(a: &[usize], b: &[usize]) -> Result<MatMulPlan> {
         if a.is_empty() || b.is_empty() {
-            return Err(Error::Shape(format!("MatMul operands must have rank >= 1, got {a:?} and {b:?}")));
+            return Err(Error::Shape(format!(
+                "MatMul operands must have rank >= 1, got {a:?} and {b:?}"
+            )));
         }
-        let a2: Vec<usize> = if a.len() == 1 { vec![1, a[0]] } else { a.to_vec() };
-        let b2: Vec<usize> = if b.len() == 1 { vec![b[0], 1] } else { b.to_vec() };
+        let a2: Vec<usize> = if a.len() == 1 {
+            vec![1, a[0]]
+        } else {
+            a.to_vec()
+        };
+        let b2: Vec<usize> = if b.len() == 1 {
+            vec![b[0], 1]
+        } else {
+            b.to_vec()
+        };
         let (ra, rb) = (a2.len(), b2.len());
         let (m, k, kb, n) = (a2[ra - 2], a2[ra - 1], b2[rb - 2], b2[rb - 1]);
         if k != kb {
-            return Err(Error::Shape(format!("MatMul: inner dimensions differ: {a:?} · {b:?}")));
+            return Err(Error::Shape(format!(
+                "MatMul: inner dimensions differ: {a:?} · {b:?}"
+            )));
         }
         let (ba, bb) = (&a2[..ra - 2], &b2[..rb - 2]);
         let batch = broadcast_shapes(&[ba, bb])?;
@@ -138,7 +197,8 @@ impl MatMulPlan {
         if b.len() > 1 {
             out_shape.push(n);
         }
-        let nbatch = checked_numel(&batch).ok_or_else(|| Error::Shape(format!("MatMul batch {batch:?} overflows")))?;
+        let nbatch = checked_numel(&batch)
+            .ok_or_else(|| Error::Shape(format!("MatMul batch {batch:?} overflows")))?;
         let (sa, sb) = (broadcast_strides(ba, &batch), broadcast_strides(bb, &batch));
         let mut offsets = Vec::with_capacity(nbatch);
         let mut idx = vec![0usize; batch.len()];
@@ -156,7 +216,14 @@ impl MatMulPlan {
         }
         let b_shared = bb.iter().all(|&d| d == 1);
         let a_full = checked_numel(ba) == Some(nbatch);
-        Ok(MatMulPlan { m, k, n, out_shape, offsets, fold_batch: b_shared && a_full })
+        Ok(MatMulPlan {
+            m,
+            k,
+            n,
+            out_shape,
+            offsets,
+            fold_batch: b_shared && a_full,
+        })
     }
 
     /// Runs the product on float data through the GEMM kernel.
@@ -166,19 +233,43 @@ impl MatMulPlan {
         if y.is_empty() {
             return Ok(y);
         }
-        let bm = |off: usize| MatRef { data: &b[off..], rows: k, cols: n, rs: n, cs: 1 };
+        let bm = |off: usize| MatRef {
+            data: &b[off..],
+            rows: k,
+            cols: n,
+            rs: n,
+            cs: 1,
+        };
         if self.fold_batch || self.offsets.len() == 1 {
             let (oa, ob) = self.offsets[0];
-            let rows = if self.fold_batch { self.offsets.len() * m } else { m };
-            let am = MatRef { data: &a[oa..], rows, cols: k, rs: k, cs: 1 };
+            let rows = if self.fold_batch {
+                self.offsets.len() * m
+            } else {
+                m
+            };
+            let am = MatRef {
+                data: &a[oa..],
+                rows,
+                cols: k,
+                rs: k,
+                cs: 1,
+            };
             T::gemm(am, bm(ob), &mut y, n, T::ONE, false)?;
             return Ok(y);
         }
         // Many independent products: one task each; GEMM parallelizes inside when a product is big.
-        y.par_chunks_mut(m * n).zip(&self.offsets).try_for_each(|(out, &(oa, ob))| {
-            let am = MatRef { data: &a[oa..], rows: m, cols: k, rs: k, cs: 1 };
-            T::gemm(am, bm(ob), out, n, T::ONE, false)
-        })?;
+        y.par_chunks_mut(m * n)
+            .zip(&self.offsets)
+            .try_for_each(|(out, &(oa, ob))| {
+                let am = MatRef {
+                    data: &a[oa..],
+                    rows: m,
+                    cols: k,
+                    rs: k,
+                    cs: 1,
+                };
+                T::gemm(am, bm(ob), out, n, T::ONE, false)
+            })?;
         Ok(y)
     }
 
@@ -187,8 +278,20 @@ impl MatMulPlan {
         let (m, k, n) = (self.m, self.k, self.n);
         let mut y = Vec::with_capacity(self.offsets.len() * m * n);
         for &(oa, ob) in &self.offsets {
-            let am = MatRef { data: &a[oa..], rows: m, cols: k, rs: k, cs: 1 };
-            let bm = MatRef { data: &b[ob..], rows: k, cols: n, rs: n, cs: 1 };
+            let am = MatRef {
+                data: &a[oa..],
+                rows: m,
+                cols: k,
+                rs: k,
+                cs: 1,
+            };
+            let bm = MatRef {
+                data: &b[ob..],
+                rows: k,
+                cols: n,
+                rs: n,
+                cs: 1,
+            };
             y.extend(int_product(am, bm));
         }
         y
@@ -203,7 +306,8 @@ fn int_product(a: MatRef<i64>, b: MatRef<i64>) -> Vec<i64> {
         for p in 0..k {
             let av = a.data[i * a.rs + p * a.cs];
             for j in 0..n {
-                y[i * n + j] = y[i * n + j].wrapping_add(av.wrapping_mul(b.data[p * b.rs + j * b.cs]));
+                y[i * n + j] =
+                    y[i * n + j].wrapping_add(av.wrapping_mul(b.data[p * b.rs + j * b.cs]));
             }
         }
     }
@@ -238,7 +342,12 @@ mod tests {
         let a = t(&[2, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let b = t(&[2, 2], vec![1.0, 0.0, 0.0, 1.0]);
         let c = t(&[2], vec![10.0, 20.0]);
-        let p = Gemm { alpha: 2.0, beta: 0.5, trans_a: true, trans_b: false };
+        let p = Gemm {
+            alpha: 2.0,
+            beta: 0.5,
+            trans_a: true,
+            trans_b: false,
+        };
         let y = gemm(&p, &[Some(&a), Some(&b), Some(&c)]).unwrap().remove(0);
         // 2·Aᵀ + 0.5·[10, 20] per row.
         assert_eq!(y.as_slice::<f32>().unwrap(), &[7.0, 16.0, 9.0, 18.0]);

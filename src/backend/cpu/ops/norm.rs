@@ -19,12 +19,17 @@ const PAR_MIN: usize = 1 << 14;
 fn channel_layout(op: &str, x: &Tensor, per_channel: &[&Tensor]) -> Result<(usize, usize, usize)> {
     let s = x.shape();
     if s.len() < 2 {
-        return Err(Error::Shape(format!("{op} expects X of rank >= 2 (N, C, ...), got {s:?}")));
+        return Err(Error::Shape(format!(
+            "{op} expects X of rank >= 2 (N, C, ...), got {s:?}"
+        )));
     }
     let (n, c) = (s[0], s[1]);
     for t in per_channel {
         if t.len() != c {
-            return Err(Error::Shape(format!("{op}: a per-channel input has shape {:?}, expected ({c})", t.shape())));
+            return Err(Error::Shape(format!(
+                "{op}: a per-channel input has shape {:?}, expected ({c})",
+                t.shape()
+            )));
         }
     }
     Ok((n, c, s[2..].iter().product()))
@@ -33,7 +38,12 @@ fn channel_layout(op: &str, x: &Tensor, per_channel: &[&Tensor]) -> Result<(usiz
 /// BatchNormalization with the running mean and variance: `y = (x - mean) / sqrt(var + eps) · scale + B`.
 pub fn batch_norm(p: &BatchNormalization, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
-    let params = [input(inputs, 1)?, input(inputs, 2)?, input(inputs, 3)?, input(inputs, 4)?];
+    let params = [
+        input(inputs, 1)?,
+        input(inputs, 2)?,
+        input(inputs, 3)?,
+        input(inputs, 4)?,
+    ];
     let layout = channel_layout("BatchNormalization", x, &params)?;
     let y = match compute_type(x.dtype()) {
         Some(DType::F64) => batch_norm_t::<f64>(x, &params, p.epsilon, layout)?,
@@ -43,7 +53,12 @@ pub fn batch_norm(p: &BatchNormalization, inputs: &[Option<&Tensor>]) -> Result<
     Ok(vec![y])
 }
 
-fn batch_norm_t<T: Real>(x: &Tensor, params: &[&Tensor; 4], eps: f32, (_, c, plane): (usize, usize, usize)) -> Result<Tensor> {
+fn batch_norm_t<T: Real>(
+    x: &Tensor,
+    params: &[&Tensor; 4],
+    eps: f32,
+    (_, c, plane): (usize, usize, usize),
+) -> Result<Tensor> {
     let [scale, bias, mean, var] = params.map(|t| t.to_vec::<f64>());
     // Fold the four vectors into one multiply-add per element.
     let (mul, add): (Vec<T>, Vec<T>) = (0..c)
@@ -60,9 +75,15 @@ fn batch_norm_t<T: Real>(x: &Tensor, params: &[&Tensor; 4], eps: f32, (_, c, pla
     };
     if plane > 0 {
         if xv.len() >= PAR_MIN {
-            y.par_chunks_mut(plane).zip(xv.par_chunks(plane)).enumerate().for_each(body);
+            y.par_chunks_mut(plane)
+                .zip(xv.par_chunks(plane))
+                .enumerate()
+                .for_each(body);
         } else {
-            y.chunks_mut(plane).zip(xv.chunks(plane)).enumerate().for_each(body);
+            y.chunks_mut(plane)
+                .zip(xv.chunks(plane))
+                .enumerate()
+                .for_each(body);
         }
     }
     real_tensor(x.shape().to_vec(), y, x.dtype())
@@ -81,15 +102,27 @@ pub fn instance_norm(p: &InstanceNormalization, inputs: &[Option<&Tensor>]) -> R
     Ok(vec![y])
 }
 
-fn instance_norm_t<T: Real>(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32, c: usize, plane: usize) -> Result<Tensor> {
+fn instance_norm_t<T: Real>(
+    x: &Tensor,
+    scale: &Tensor,
+    bias: &Tensor,
+    eps: f32,
+    c: usize,
+    plane: usize,
+) -> Result<Tensor> {
     let (xv, sv, bv) = (real_vec::<T>(x), real_vec::<T>(scale), real_vec::<T>(bias));
     let mut y = vec![T::ZERO; xv.len()];
     if plane > 0 {
-        y.par_chunks_mut(plane).zip(xv.par_chunks(plane)).enumerate().for_each(|(i, (out, src))| {
-            let (mean, inv) = moments(src, eps);
-            let (m, a) = (sv[i % c] * inv, bv[i % c]);
-            out.iter_mut().zip(src).for_each(|(o, &v)| *o = (v - mean) * m + a);
-        });
+        y.par_chunks_mut(plane)
+            .zip(xv.par_chunks(plane))
+            .enumerate()
+            .for_each(|(i, (out, src))| {
+                let (mean, inv) = moments(src, eps);
+                let (m, a) = (sv[i % c] * inv, bv[i % c]);
+                out.iter_mut()
+                    .zip(src)
+                    .for_each(|(o, &v)| *o = (v - mean) * m + a);
+            });
     }
     real_tensor(x.shape().to_vec(), y, x.dtype())
 }
@@ -112,7 +145,11 @@ pub fn layer_norm(p: &LayerNormalization, inputs: &[Option<&Tensor>]) -> Result<
     let norm_shape = &x.shape()[axis..];
     for t in std::iter::once(scale).chain(bias) {
         let ok = t.rank() <= norm_shape.len()
-            && t.shape().iter().rev().zip(norm_shape.iter().rev()).all(|(&a, &b)| a == b || a == 1);
+            && t.shape()
+                .iter()
+                .rev()
+                .zip(norm_shape.iter().rev())
+                .all(|(&a, &b)| a == b || a == 1);
         if !ok {
             return Err(Error::Shape(format!(
                 "LayerNormalization: scale/bias of shape {:?} does not broadcast to the normalized shape {norm_shape:?}",
@@ -128,7 +165,13 @@ pub fn layer_norm(p: &LayerNormalization, inputs: &[Option<&Tensor>]) -> Result<
     Ok(outs)
 }
 
-fn layer_norm_t<T: Real>(x: &Tensor, scale: &Tensor, bias: Option<&Tensor>, axis: usize, eps: f32) -> Result<Vec<Tensor>> {
+fn layer_norm_t<T: Real>(
+    x: &Tensor,
+    scale: &Tensor,
+    bias: Option<&Tensor>,
+    axis: usize,
+    eps: f32,
+) -> Result<Vec<Tensor>> {
     let norm_shape = &x.shape()[axis..];
     let cols: usize = norm_shape.iter().product();
     // Scale and bias expanded to one value per normalized element.
@@ -156,17 +199,20 @@ fn layer_norm_t<T: Real>(x: &Tensor, scale: &Tensor, bias: Option<&Tensor>, axis
     let mut y = vec![T::ZERO; xv.len()];
     let mut stats = vec![(0f32, 0f32); rows];
     if cols > 0 {
-        y.par_chunks_mut(cols).zip(xv.par_chunks(cols)).zip(stats.par_iter_mut()).for_each(|((out, src), st)| {
-            let (mean, inv) = moments(src, eps);
-            for (j, (o, &v)) in out.iter_mut().zip(src).enumerate() {
-                let n = (v - mean) * inv * sv[j];
-                *o = match &bv {
-                    Some(b) => n + b[j],
-                    None => n,
-                };
-            }
-            *st = (mean.f64() as f32, inv.f64() as f32);
-        });
+        y.par_chunks_mut(cols)
+            .zip(xv.par_chunks(cols))
+            .zip(stats.par_iter_mut())
+            .for_each(|((out, src), st)| {
+                let (mean, inv) = moments(src, eps);
+                for (j, (o, &v)) in out.iter_mut().zip(src).enumerate() {
+                    let n = (v - mean) * inv * sv[j];
+                    *o = match &bv {
+                        Some(b) => n + b[j],
+                        None => n,
+                    };
+                }
+                *st = (mean.f64() as f32, inv.f64() as f32);
+            });
     }
     let mut stat_shape = x.shape()[..axis].to_vec();
     stat_shape.resize(x.rank(), 1);
@@ -189,8 +235,17 @@ mod tests {
     #[test]
     fn batch_norm_uses_running_stats() {
         let x = t(&[1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
-        let (s, b, m, v) = (t(&[2], vec![1.0, 2.0]), t(&[2], vec![0.0, 1.0]), t(&[2], vec![1.0, 3.0]), t(&[2], vec![4.0, 1.0]));
-        let y = batch_norm(&BatchNormalization { epsilon: 0.0 }, &[Some(&x), Some(&s), Some(&b), Some(&m), Some(&v)]).unwrap();
+        let (s, b, m, v) = (
+            t(&[2], vec![1.0, 2.0]),
+            t(&[2], vec![0.0, 1.0]),
+            t(&[2], vec![1.0, 3.0]),
+            t(&[2], vec![4.0, 1.0]),
+        );
+        let y = batch_norm(
+            &BatchNormalization { epsilon: 0.0 },
+            &[Some(&x), Some(&s), Some(&b), Some(&m), Some(&v)],
+        )
+        .unwrap();
         // Channel 0: (x - 1) / 2; channel 1: (x - 3) · 2 + 1.
         assert_eq!(y[0].as_slice::<f32>().unwrap(), &[0.0, 0.5, 1.0, 3.0]);
     }
@@ -199,7 +254,14 @@ mod tests {
     fn layer_norm_outputs_stats() {
         let x = t(&[2, 2], vec![1.0, 3.0, 2.0, 2.0]);
         let s = t(&[2], vec![1.0, 1.0]);
-        let y = layer_norm(&LayerNormalization { axis: -1, epsilon: 0.0 }, &[Some(&x), Some(&s), None]).unwrap();
+        let y = layer_norm(
+            &LayerNormalization {
+                axis: -1,
+                epsilon: 0.0,
+            },
+            &[Some(&x), Some(&s), None],
+        )
+        .unwrap();
         assert_eq!(y[0].as_slice::<f32>().unwrap()[..2], [-1.0, 1.0]);
         assert_eq!(y[1].shape(), &[2, 1]);
         assert_eq!(y[1].as_slice::<f32>().unwrap(), &[2.0, 2.0]);

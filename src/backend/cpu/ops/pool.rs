@@ -6,9 +6,9 @@
 //! Each (image, channel) plane is one rayon task over the shared [`Window`] geometry. MaxPool also
 //! takes integer tensors; those are pooled in f64, which holds every 8/16/32-bit value exactly.
 
+use super::input;
 use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
 use super::window::{Attrs, Window};
-use super::input;
 use crate::error::{Error, Result};
 use crate::ir::*;
 use crate::tensor::{check_alloc, DType, Tensor};
@@ -18,7 +18,10 @@ use rayon::prelude::*;
 pub fn pool(p: &Pool, inputs: &[Option<&Tensor>], n_outputs: usize) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
     if x.rank() < 3 {
-        return Err(Error::Shape(format!("pooling expects X (N, C, spatial…), got {:?}", x.shape())));
+        return Err(Error::Shape(format!(
+            "pooling expects X (N, C, spatial…), got {:?}",
+            x.shape()
+        )));
     }
     let attrs = Attrs {
         auto_pad: p.auto_pad,
@@ -74,46 +77,55 @@ fn pool_t<T: Real>(p: &Pool, x: &[T], win: &Window, with_indices: bool) -> (Vec<
         return (y, idx);
     }
     let plane = |i: usize, out: &mut [T], ind: Option<&mut [i64]>| {
-        pool_plane(p, &x[i * in_sp..][..in_sp], win, out, ind, (i * in_sp) as i64);
+        pool_plane(
+            p,
+            &x[i * in_sp..][..in_sp],
+            win,
+            out,
+            ind,
+            (i * in_sp) as i64,
+        );
     };
     if with_indices {
-        y.par_chunks_mut(out_sp).zip(idx.par_chunks_mut(out_sp)).enumerate().for_each(|(i, (o, ind))| plane(i, o, Some(ind)));
+        y.par_chunks_mut(out_sp)
+            .zip(idx.par_chunks_mut(out_sp))
+            .enumerate()
+            .for_each(|(i, (o, ind))| plane(i, o, Some(ind)));
     } else {
-        y.par_chunks_mut(out_sp).enumerate().for_each(|(i, o)| plane(i, o, None));
+        y.par_chunks_mut(out_sp)
+            .enumerate()
+            .for_each(|(i, o)| plane(i, o, None));
     }
     (y, idx)
 }
 
 /// One plane. Indices count from `base` (the plane's offset in X) in row-major order, or
 /// column-major over the spatial dims when `storage_order` is 1.
-fn pool_plane<T: Real>(p: &Pool, x: &[T], w: &Window, out: &mut [T], mut ind: Option<&mut [i64]>, base: i64) {
-    let [id_n, ih_n, iw_n] = w.input.map(|v| v as isize);
+fn pool_plane<T: Real>(
+    p: &Pool,
+    x: &[T],
+    w: &Window,
+    out: &mut [T],
+    mut ind: Option<&mut [i64]>,
+    base: i64,
+) {
+    let [ih_n, iw_n] = [w.input[1], w.input[2]];
     let [od_n, oh_n, ow_n] = w.output;
-    let [kd, kh, kw] = w.kernel;
     let mut o = 0;
     for od in 0..od_n {
+        let (a_lo, a_hi) = taps(w, 0, od, false);
         for oh in 0..oh_n {
+            let (b_lo, b_hi) = taps(w, 1, oh, false);
             for ow in 0..ow_n {
+                let (e_lo, e_hi) = taps(w, 2, ow, false);
                 let (mut best, mut best_at) = (None::<T>, 0usize);
-                let (mut sum, mut count, mut padded_count) = (T::ZERO, 0usize, 0usize);
-                for a in 0..kd {
-                    let id = w.source(0, od, a);
-                    for b in 0..kh {
-                        let ih = w.source(1, oh, b);
-                        for e in 0..kw {
-                            let iw = w.source(2, ow, e);
-                            // Positions inside the explicit padding count for count_include_pad;
-                            // the extra reach of ceil_mode does not.
-                            let in_pads = [(id, id_n, 0), (ih, ih_n, 1), (iw, iw_n, 2)]
-                                .iter()
-                                .all(|&(v, n, d)| v >= -w.pad[d] && v < n + w.pad_end[d]);
-                            if in_pads {
-                                padded_count += 1;
-                            }
-                            if id < 0 || id >= id_n || ih < 0 || ih >= ih_n || iw < 0 || iw >= iw_n {
-                                continue;
-                            }
-                            let at = ((id * ih_n + ih) * iw_n + iw) as usize;
+                let mut sum = T::ZERO;
+                for a in a_lo..a_hi {
+                    let id = w.source(0, od, a) as usize;
+                    for b in b_lo..b_hi {
+                        let row = (id * ih_n + w.source(1, oh, b) as usize) * iw_n;
+                        for e in e_lo..e_hi {
+                            let at = row + w.source(2, ow, e) as usize;
                             let v = x[at];
                             match p.kind {
                                 PoolKind::Max => {
@@ -124,14 +136,26 @@ fn pool_plane<T: Real>(p: &Pool, x: &[T], w: &Window, out: &mut [T], mut ind: Op
                                 PoolKind::Average => sum += v,
                                 PoolKind::Lp(q) => sum += v.abs().powi(q as i32),
                             }
-                            count += 1;
                         }
                     }
                 }
                 out[o] = match p.kind {
                     PoolKind::Max => best.unwrap_or(T::of(f64::NAN)),
                     PoolKind::Average => {
-                        let n = if p.count_include_pad { padded_count } else { count };
+                        // count_include_pad counts the explicit padding, never the extra reach
+                        // of ceil_mode.
+                        let n: usize = if p.count_include_pad {
+                            [od, oh, ow]
+                                .iter()
+                                .enumerate()
+                                .map(|(d, &o)| {
+                                    let (lo, hi) = taps(w, d, o, true);
+                                    hi - lo
+                                })
+                                .product()
+                        } else {
+                            (a_hi - a_lo) * (b_hi - b_lo) * (e_hi - e_lo)
+                        };
                         sum / T::of(n.max(1) as f64)
                     }
                     PoolKind::Lp(q) => sum.powf(T::ONE / T::of(q as f64)),
@@ -143,6 +167,31 @@ fn pool_plane<T: Real>(p: &Pool, x: &[T], w: &Window, out: &mut [T], mut ind: Op
             }
         }
     }
+}
+
+/// The kernel taps `lo..hi` of output `o` along `dim` that land inside the input (or, with
+/// `padded`, inside the input and its explicit padding).
+fn taps(w: &Window, dim: usize, o: usize, padded: bool) -> (usize, usize) {
+    let (lo, hi) = if padded {
+        (-w.pad[dim], w.input[dim] as isize + w.pad_end[dim])
+    } else {
+        (0, w.input[dim] as isize)
+    };
+    // Source of tap k: o·s + k·dil − pad, which must lie in lo..hi.
+    let origin = (o * w.stride[dim]) as isize - w.pad[dim];
+    let dil = w.dilation[dim] as isize;
+    let first = if lo - origin <= 0 {
+        0
+    } else {
+        (lo - origin + dil - 1) / dil
+    };
+    let end = if hi - origin <= 0 {
+        0
+    } else {
+        (hi - origin + dil - 1) / dil
+    };
+    let k = w.kernel[dim] as isize;
+    (first.min(k) as usize, end.clamp(first.min(k), k) as usize)
 }
 
 /// The flat spatial index of row-major offset `at`, in the requested storage order.
@@ -161,14 +210,19 @@ fn flat_index(at: usize, w: &Window, storage_order: i64) -> i64 {
 pub fn global_pool(p: &GlobalPool, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
     if x.rank() < 2 {
-        return Err(Error::Shape(format!("global pooling expects X (N, C, …), got {:?}", x.shape())));
+        return Err(Error::Shape(format!(
+            "global pooling expects X (N, C, …), got {:?}",
+            x.shape()
+        )));
     }
     let mut shape = x.shape()[..2].to_vec();
     shape.resize(x.rank(), 1);
     let plane: usize = x.shape()[2..].iter().product();
     let dtype = x.dtype();
     let y = match compute_type(dtype) {
-        Some(DType::F32) => real_tensor(shape, global_t::<f32>(p.kind, &real_vec(x), plane), dtype)?,
+        Some(DType::F32) => {
+            real_tensor(shape, global_t::<f32>(p.kind, &real_vec(x), plane), dtype)?
+        }
         Some(_) => real_tensor(shape, global_t::<f64>(p.kind, &real_vec(x), plane), dtype)?,
         None => return Err(float_only("global pooling", dtype)),
     };
@@ -181,9 +235,15 @@ fn global_t<T: Real>(kind: PoolKind, x: &[T], plane: usize) -> Vec<T> {
     }
     x.par_chunks(plane)
         .map(|v| match kind {
-            PoolKind::Max => v.iter().copied().fold(v[0], |m, a| if a > m { a } else { m }),
+            PoolKind::Max => v
+                .iter()
+                .copied()
+                .fold(v[0], |m, a| if a > m { a } else { m }),
             PoolKind::Average => v.iter().fold(T::ZERO, |s, &a| s + a) / T::of(plane as f64),
-            PoolKind::Lp(q) => v.iter().fold(T::ZERO, |s, &a| s + a.abs().powi(q as i32)).powf(T::ONE / T::of(q as f64)),
+            PoolKind::Lp(q) => v
+                .iter()
+                .fold(T::ZERO, |s, &a| s + a.abs().powi(q as i32))
+                .powf(T::ONE / T::of(q as f64)),
         })
         .collect()
 }
@@ -192,7 +252,12 @@ fn global_t<T: Real>(kind: PoolKind, x: &[T], plane: usize) -> Vec<T> {
 mod tests {
     use super::*;
 
-    fn pool_attrs(kind: PoolKind, kernel: Vec<usize>, strides: Vec<usize>, pads: Vec<usize>) -> Pool {
+    fn pool_attrs(
+        kind: PoolKind,
+        kernel: Vec<usize>,
+        strides: Vec<usize>,
+        pads: Vec<usize>,
+    ) -> Pool {
         Pool {
             kind,
             auto_pad: AutoPad::NotSet,
@@ -222,7 +287,13 @@ mod tests {
     #[test]
     fn global_average() {
         let x = Tensor::from_vec(vec![1, 2, 2], vec![1.0f32, 3.0, 5.0, 7.0]).unwrap();
-        let y = global_pool(&GlobalPool { kind: PoolKind::Average }, &[Some(&x)]).unwrap();
+        let y = global_pool(
+            &GlobalPool {
+                kind: PoolKind::Average,
+            },
+            &[Some(&x)],
+        )
+        .unwrap();
         assert_eq!(y[0].shape(), &[1, 2, 1]);
         assert_eq!(y[0].as_slice::<f32>().unwrap(), &[2.0, 6.0]);
     }

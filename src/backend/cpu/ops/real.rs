@@ -30,7 +30,14 @@ pub trait Real:
     fn powf(self, p: Self) -> Self;
     fn is_nan(self) -> bool;
     /// `C = alpha · A·B + (accumulate ? C : 0)`; see [`sgemm`].
-    fn gemm(a: MatRef<Self>, b: MatRef<Self>, c: &mut [Self], ldc: usize, alpha: Self, accumulate: bool) -> Result<()>;
+    fn gemm(
+        a: MatRef<Self>,
+        b: MatRef<Self>,
+        c: &mut [Self],
+        ldc: usize,
+        alpha: Self,
+        accumulate: bool,
+    ) -> Result<()>;
 }
 
 macro_rules! real_impl {
@@ -59,7 +66,14 @@ macro_rules! real_impl {
             fn is_nan(self) -> bool {
                 <$t>::is_nan(self)
             }
-            fn gemm(a: MatRef<$t>, b: MatRef<$t>, c: &mut [$t], ldc: usize, alpha: $t, accumulate: bool) -> Result<()> {
+            fn gemm(
+                a: MatRef<$t>,
+                b: MatRef<$t>,
+                c: &mut [$t],
+                ldc: usize,
+                alpha: $t,
+                accumulate: bool,
+            ) -> Result<()> {
                 $gemm(a, b, c, ldc, alpha, accumulate)
             }
         }
@@ -94,5 +108,7 @@ pub fn real_tensor<T: Real>(shape: Vec<usize>, v: Vec<T>, dtype: DType) -> Resul
 
 /// The error for a float-only kernel given another dtype.
 pub fn float_only(op: &str, dtype: DType) -> Error {
-    Error::DType(format!("{op} expects a float tensor (f32, f64, f16, bf16), got {dtype}"))
+    Error::DType(format!(
+        "{op} expects a float tensor (f32, f64, f16, bf16), got {dtype}"
+    ))
 }

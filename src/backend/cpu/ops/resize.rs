@@ -18,10 +18,16 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let rank = x.rank();
     // Absent and empty inputs both mean "not given".
     let given = |i: usize| opt_input(inputs, i).filter(|t| !t.is_empty());
-    let (roi, scales_t, sizes_t) =
-        if p.scales_input == 1 { (None, given(1), None) } else { (given(1), given(2), given(3)) };
+    let (roi, scales_t, sizes_t) = if p.scales_input == 1 {
+        (None, given(1), None)
+    } else {
+        (given(1), given(2), given(3))
+    };
     let axes: Vec<usize> = match &p.axes {
-        Some(a) => a.iter().map(|&ax| norm_axis(ax, rank)).collect::<Result<_>>()?,
+        Some(a) => a
+            .iter()
+            .map(|&ax| norm_axis(ax, rank))
+            .collect::<Result<_>>()?,
         None => (0..rank).collect(),
     };
     let in_shape = x.shape();
@@ -30,9 +36,16 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     if let Some(sizes) = sizes_t {
         let sizes = sizes.to_i64_vec();
         if sizes.len() != axes.len() || sizes.iter().any(|&s| s < 0) {
-            return Err(Error::Shape(format!("Resize: sizes {sizes:?} for {} axes", axes.len())));
+            return Err(Error::Shape(format!(
+                "Resize: sizes {sizes:?} for {} axes",
+                axes.len()
+            )));
         }
-        let ratios: Vec<f64> = axes.iter().zip(&sizes).map(|(&a, &s)| s as f64 / in_shape[a] as f64).collect();
+        let ratios: Vec<f64> = axes
+            .iter()
+            .zip(&sizes)
+            .map(|(&a, &s)| s as f64 / in_shape[a] as f64)
+            .collect();
         let pick = match p.keep_aspect {
             KeepAspect::Stretch => None,
             KeepAspect::NotLarger => ratios.iter().copied().reduce(f64::min),
@@ -52,7 +65,10 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             (None, None) => return Err(Error::Input("Resize needs scales or sizes".into())),
         };
         if scales.len() != axes.len() || scales.iter().any(|&s| !(s > 0.0) || !s.is_finite()) {
-            return Err(Error::Shape(format!("Resize: scales {scales:?} for {} axes (each must be > 0)", axes.len())));
+            return Err(Error::Shape(format!(
+                "Resize: scales {scales:?} for {} axes (each must be > 0)",
+                axes.len()
+            )));
         }
         for (&a, &s) in axes.iter().zip(&scales) {
             let len = (in_shape[a] as f64 * s as f64).floor();
@@ -67,9 +83,17 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             if v.len() == 2 * n {
                 Some(v)
             } else if v.len() == 2 * rank {
-                Some(axes.iter().map(|&a| v[a]).chain(axes.iter().map(|&a| v[rank + a])).collect())
+                Some(
+                    axes.iter()
+                        .map(|&a| v[a])
+                        .chain(axes.iter().map(|&a| v[rank + a]))
+                        .collect(),
+                )
             } else {
-                return Err(Error::Shape(format!("Resize: roi has {} values for {n} axes", v.len())));
+                return Err(Error::Shape(format!(
+                    "Resize: roi has {} values for {n} axes",
+                    v.len()
+                )));
             }
         }
         _ => None,
@@ -88,17 +112,31 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let identity = len == in_shape[a]
                 && (scale - 1.0).abs() < 1e-9
                 && roi.is_none_or(|(s, e)| s.abs() < 1e-9 && (e - 1.0).abs() < 1e-9);
-            (!identity).then(|| (a, AxisPlan::new(p, in_shape[a], len, scale, roi.unwrap_or((0.0, 1.0)))))
+            (!identity).then(|| {
+                (
+                    a,
+                    AxisPlan::new(p, in_shape[a], len, scale, roi.unwrap_or((0.0, 1.0))),
+                )
+            })
         })
         .collect();
     let dtype = x.dtype();
     let y = match compute_type(dtype) {
-        Some(DType::F32) => real_tensor(out_shape, apply_all::<f32>(p, &real_vec(x), in_shape, &plans), dtype)?,
-        Some(_) => real_tensor(out_shape, apply_all::<f64>(p, &real_vec(x), in_shape, &plans), dtype)?,
+        Some(DType::F32) => real_tensor(
+            out_shape,
+            apply_all::<f32>(p, &real_vec(x), in_shape, &plans),
+            dtype,
+        )?,
+        Some(_) => real_tensor(
+            out_shape,
+            apply_all::<f64>(p, &real_vec(x), in_shape, &plans),
+            dtype,
+        )?,
         None if dtype != DType::Bool => {
             // Integers interpolate in f64 and round half to even, as numpy would.
             let v: Vec<f64> = apply_all::<f64>(p, &x.to_vec::<f64>(), in_shape, &plans);
-            Tensor::from_vec(out_shape, v.into_iter().map(f64::round_ties_even).collect())?.cast(dtype)
+            Tensor::from_vec(out_shape, v.into_iter().map(f64::round_ties_even).collect())?
+                .cast(dtype)
         }
         None => return Err(Error::DType("Resize does not accept bool tensors".into())),
     };
@@ -129,7 +167,13 @@ struct AxisPlan {
 
 impl AxisPlan {
     fn new(p: &Resize, in_len: usize, out_len: usize, scale: f64, roi: (f64, f64)) -> AxisPlan {
-        let mut plan = AxisPlan { out_len, taps: 0, index: vec![], weight: vec![], extrapolate: vec![false; out_len] };
+        let mut plan = AxisPlan {
+            out_len,
+            taps: 0,
+            index: vec![],
+            weight: vec![],
+            extrapolate: vec![false; out_len],
+        };
         let last = in_len.saturating_sub(1) as isize;
         for y in 0..out_len {
             let x = source_coord(p.coord, y as f64, scale, in_len, out_len, roi);
@@ -148,11 +192,17 @@ impl AxisPlan {
                         NearestMode::Floor => false,
                         NearestMode::Ceil => true,
                     };
-                    if up { vec![0.0, 1.0] } else { vec![1.0, 0.0] }
+                    if up {
+                        vec![0.0, 1.0]
+                    } else {
+                        vec![1.0, 0.0]
+                    }
                 }
                 ResizeMode::Linear if p.antialias && scale < 1.0 => linear_antialias(ratio, scale),
                 ResizeMode::Linear => vec![1.0 - ratio, ratio],
-                ResizeMode::Cubic if p.antialias && scale < 1.0 => cubic_antialias(ratio, scale, p.cubic_coeff_a as f64),
+                ResizeMode::Cubic if p.antialias && scale < 1.0 => {
+                    cubic_antialias(ratio, scale, p.cubic_coeff_a as f64)
+                }
                 ResizeMode::Cubic => cubic(ratio, p.cubic_coeff_a as f64),
             };
             let n = coeffs.len();
@@ -171,7 +221,8 @@ impl AxisPlan {
             }
             plan.taps = n;
             for (j, c) in coeffs.into_iter().enumerate() {
-                plan.index.push((start + j as isize).clamp(0, last.max(0)) as usize);
+                plan.index
+                    .push((start + j as isize).clamp(0, last.max(0)) as usize);
                 plan.weight.push(c);
             }
         }
@@ -180,7 +231,11 @@ impl AxisPlan {
 
     /// Resizes `axis` of `x` (shape `shape`).
     fn apply<T: Real>(&self, x: &[T], shape: &[usize], axis: usize, extrapolation: T) -> Vec<T> {
-        let (outer, len, inner) = (shape[..axis].iter().product::<usize>(), shape[axis], shape[axis + 1..].iter().product::<usize>());
+        let (outer, len, inner) = (
+            shape[..axis].iter().product::<usize>(),
+            shape[axis],
+            shape[axis + 1..].iter().product::<usize>(),
+        );
         let block = self.out_len * inner;
         let mut y = vec![T::ZERO; outer * block];
         if block == 0 || len == 0 {
@@ -206,7 +261,14 @@ impl AxisPlan {
 }
 
 /// The input coordinate of output position `y` (the spec's `coordinate_transformation_mode`).
-fn source_coord(mode: CoordTransform, y: f64, scale: f64, in_len: usize, out_len: usize, roi: (f64, f64)) -> f64 {
+fn source_coord(
+    mode: CoordTransform,
+    y: f64,
+    scale: f64,
+    in_len: usize,
+    out_len: usize,
+    roi: (f64, f64),
+) -> f64 {
     let in_f = in_len as f64;
     // The unrounded output length the scale implies.
     let out_f = scale * in_f;
@@ -227,7 +289,11 @@ fn source_coord(mode: CoordTransform, y: f64, scale: f64, in_len: usize, out_len
             // start offset in f32, which decides ties of nearest rounding.
             let (start, end) = (roi.0 as f32, roi.1 as f32);
             let width = (end - start) as f64;
-            let x = if out_f == 1.0 { width * (in_f - 1.0) / 2.0 } else { y * width * (in_f - 1.0) / (out_f - 1.0) };
+            let x = if out_f == 1.0 {
+                width * (in_f - 1.0) / 2.0
+            } else {
+                y * width * (in_f - 1.0) / (out_f - 1.0)
+            };
             x + (start * (in_len as f32 - 1.0)) as f64
         }
     }
@@ -242,10 +308,18 @@ fn first_tap(x: f64, n: usize) -> isize {
     let frac = xp - p;
     let half = (n / 2) as isize;
     let offset = if n % 2 == 0 {
-        if frac == 0.0 { -half } else { -half + 1 }
+        if frac == 0.0 {
+            -half
+        } else {
+            -half + 1
+        }
     } else {
         let base = -(((n - 1) / 2) as isize);
-        if frac <= 0.5 { base } else { base + 1 }
+        if frac <= 0.5 {
+            base
+        } else {
+            base + 1
+        }
     };
     p as isize + offset - pad as isize
 }
@@ -271,14 +345,22 @@ fn cubic_antialias(r: f64, scale: f64, a: f64) -> Vec<f64> {
         }
     };
     let start = (-2.0 / scale).floor() as isize + 1;
-    normalized((start..2 - start).map(|i| coeff(scale * (i as f64 - r))).collect())
+    normalized(
+        (start..2 - start)
+            .map(|i| coeff(scale * (i as f64 - r)))
+            .collect(),
+    )
 }
 
 /// Triangle weights stretched by `1 / scale` when downsampling, normalized to sum to 1.
 fn linear_antialias(r: f64, scale: f64) -> Vec<f64> {
     let start = (-1.0 / scale).floor() as isize + 1;
     let footprint = 2 - 2 * start;
-    normalized((start..start + footprint).map(|i| (1.0 - ((i as f64 - r) * scale).abs()).clamp(0.0, 1.0)).collect())
+    normalized(
+        (start..start + footprint)
+            .map(|i| (1.0 - ((i as f64 - r) * scale).abs()).clamp(0.0, 1.0))
+            .collect(),
+    )
 }
 
 fn normalized(mut v: Vec<f64>) -> Vec<f64> {
@@ -313,7 +395,11 @@ mod tests {
     fn nearest_and_linear_upsample() {
         let x = Tensor::from_vec(vec![1, 2], vec![1.0f32, 3.0]).unwrap();
         let scales = Tensor::from_vec(vec![2], vec![1.0f32, 2.0]).unwrap();
-        let run = |p: &Resize| resize(p, &[Some(&x), None, Some(&scales)]).unwrap().remove(0);
+        let run = |p: &Resize| {
+            resize(p, &[Some(&x), None, Some(&scales)])
+                .unwrap()
+                .remove(0)
+        };
         let y = run(&attrs(ResizeMode::Nearest, CoordTransform::Asymmetric));
         assert_eq!(y.as_slice::<f32>().unwrap(), &[1.0, 1.0, 3.0, 3.0]);
         // half_pixel linear: sources -0.25, 0.25, 0.75, 1.25 (clamped at the edges).

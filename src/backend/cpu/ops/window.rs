@@ -39,7 +39,10 @@ pub fn per_dim(name: &str, attr: &[usize], n: usize, default: usize) -> Result<V
         return Ok(vec![default; n]);
     }
     if attr.len() != n {
-        return Err(Error::Shape(format!("{name} has {} values for {n} spatial dimensions", attr.len())));
+        return Err(Error::Shape(format!(
+            "{name} has {} values for {n} spatial dimensions",
+            attr.len()
+        )));
     }
     Ok(attr.to_vec())
 }
@@ -54,7 +57,9 @@ pub fn to3<T: Copy>(v: &[T], fill: T) -> [T; 3] {
 /// Checks the spatial rank a kernel can handle.
 pub fn check_spatial_rank(op: &str, n: usize) -> Result<()> {
     if n == 0 || n > 3 {
-        return Err(unsupported(format!("{op} with {n} spatial dimensions (1 to 3 are handled)")));
+        return Err(unsupported(format!(
+            "{op} with {n} spatial dimensions (1 to 3 are handled)"
+        )));
     }
     Ok(())
 }
@@ -65,16 +70,28 @@ impl Window {
         let n = input.len();
         check_spatial_rank(op, n)?;
         if a.kernel.len() != n {
-            return Err(Error::Shape(format!("{op}: kernel_shape {:?} for {n} spatial dimensions", a.kernel)));
+            return Err(Error::Shape(format!(
+                "{op}: kernel_shape {:?} for {n} spatial dimensions",
+                a.kernel
+            )));
         }
         let strides = per_dim("strides", a.strides, n, 1)?;
         let dilations = per_dim("dilations", a.dilations, n, 1)?;
-        let pads = if a.pads.is_empty() { vec![0; 2 * n] } else { a.pads.to_vec() };
+        let pads = if a.pads.is_empty() {
+            vec![0; 2 * n]
+        } else {
+            a.pads.to_vec()
+        };
         if pads.len() != 2 * n {
-            return Err(Error::Shape(format!("{op}: pads has {} values for {n} spatial dimensions", pads.len())));
+            return Err(Error::Shape(format!(
+                "{op}: pads has {} values for {n} spatial dimensions",
+                pads.len()
+            )));
         }
         if strides.contains(&0) || dilations.contains(&0) || a.kernel.contains(&0) {
-            return Err(Error::Shape(format!("{op}: strides, dilations and kernel_shape must be positive")));
+            return Err(Error::Shape(format!(
+                "{op}: strides, dilations and kernel_shape must be positive"
+            )));
         }
         let (mut output, mut pad, mut pad_end) = (vec![0; n], vec![0isize; n], vec![0isize; n]);
         for i in 0..n {
@@ -85,7 +102,11 @@ impl Window {
                     output[i] = len.div_ceil(s);
                     let total = ((output[i].max(1) - 1) * s + span).saturating_sub(len);
                     let small = total / 2;
-                    let (b, e) = if a.auto_pad == AutoPad::SameUpper { (small, total - small) } else { (total - small, small) };
+                    let (b, e) = if a.auto_pad == AutoPad::SameUpper {
+                        (small, total - small)
+                    } else {
+                        (total - small, small)
+                    };
                     (pad[i], pad_end[i]) = (b as isize, e as isize);
                 }
                 AutoPad::Valid => output[i] = if len >= span { (len - span) / s + 1 } else { 0 },
@@ -145,9 +166,16 @@ impl Window {
         let off = (k * self.dilation[dim]) as isize - self.pad[dim];
         // o·s + off >= 0  and  o·s + off < len
         let lo = if off >= 0 { 0 } else { (-off + s - 1) / s };
-        let hi = if len - off <= 0 { 0 } else { (len - off + s - 1) / s };
+        let hi = if len - off <= 0 {
+            0
+        } else {
+            (len - off + s - 1) / s
+        };
         let out = self.output[dim] as isize;
-        (lo.min(out) as usize, hi.clamp(0, out).max(lo.min(out)) as usize)
+        (
+            lo.min(out) as usize,
+            hi.clamp(0, out).max(lo.min(out)) as usize,
+        )
     }
 }
 
@@ -155,20 +183,48 @@ impl Window {
 mod tests {
     use super::*;
 
-    fn attrs<'a>(auto_pad: AutoPad, kernel: &'a [usize], strides: &'a [usize], pads: &'a [usize], ceil_mode: bool) -> Attrs<'a> {
-        Attrs { auto_pad, kernel, strides, dilations: &[], pads, ceil_mode }
+    fn attrs<'a>(
+        auto_pad: AutoPad,
+        kernel: &'a [usize],
+        strides: &'a [usize],
+        pads: &'a [usize],
+        ceil_mode: bool,
+    ) -> Attrs<'a> {
+        Attrs {
+            auto_pad,
+            kernel,
+            strides,
+            dilations: &[],
+            pads,
+            ceil_mode,
+        }
     }
 
     #[test]
     fn output_extents() {
         // 5 wide, kernel 3, stride 2, pad 1: (5 + 2 - 3) / 2 + 1 = 3.
-        let w = Window::forward("Conv", &[5], &attrs(AutoPad::NotSet, &[3], &[2], &[1, 1], false)).unwrap();
+        let w = Window::forward(
+            "Conv",
+            &[5],
+            &attrs(AutoPad::NotSet, &[3], &[2], &[1, 1], false),
+        )
+        .unwrap();
         assert_eq!(w.output, [1, 1, 3]);
         // SAME_LOWER puts the odd pad first.
-        let w = Window::forward("Conv", &[4], &attrs(AutoPad::SameLower, &[2], &[1], &[], false)).unwrap();
+        let w = Window::forward(
+            "Conv",
+            &[4],
+            &attrs(AutoPad::SameLower, &[2], &[1], &[], false),
+        )
+        .unwrap();
         assert_eq!((w.output[2], w.pad[2], w.pad_end[2]), (4, 1, 0));
         // ceil_mode: (4 - 3) / 2 rounds up to 1, so 2 outputs.
-        let w = Window::forward("MaxPool", &[4], &attrs(AutoPad::NotSet, &[3], &[2], &[], true)).unwrap();
+        let w = Window::forward(
+            "MaxPool",
+            &[4],
+            &attrs(AutoPad::NotSet, &[3], &[2], &[], true),
+        )
+        .unwrap();
         assert_eq!(w.output[2], 2);
         assert_eq!(w.valid_outputs(2, 2), (0, 1));
     }

@@ -132,7 +132,7 @@ mod tests {
         assert!((apply(Activation::Softplus, 1000.0f64) - 1000.0).abs() < 1e-9);
         assert!((apply(Activation::Softplus, 0.0f32) - 2f32.ln()).abs() < 1e-7);
         assert_eq!(apply(Activation::HardSigmoid { alpha: 0.2, beta: 0.5 }, 10.0f32), 1.0);
-        assert_eq!(apply(Activation::LeakyRelu { alpha: 0.1 }, -2.0f64), -0.2f32 as f64 * 2.0);
+        assert_eq!(apply(Activation::LeakyRelu { alpha: 0.1 }, -2.0f64), -(0.1f32 as f64) * 2.0);
         assert_eq!(apply(Activation::ThresholdedRelu { alpha: 1.0 }, 0.5f32), 0.0);
         assert_eq!(apply(Activation::Softsign, -1.0f32), -0.5);
     }
