@@ -142,7 +142,8 @@ NP_OF_ORT = {
 
 def generic_inputs(rng, session):
     """For zoo models: a symbolic first dim is batch 1, any other symbolic dim is 16; floats are
-    standard normal, integers are ids in [0, 100), bools are fair coins."""
+    standard normal, integers are ids in [0, 100) (in [0, 2) for masks and token types, whose
+    tables have two rows), bools are fair coins."""
     feeds = {}
     for arg in session.get_inputs():
         dims = [d if isinstance(d, int) and d > 0 else (1 if i == 0 else 16) for i, d in enumerate(arg.shape)]
@@ -154,7 +155,8 @@ def generic_inputs(rng, session):
         elif dtype == np.bool_:
             feeds[arg.name] = rng.integers(0, 2, dims).astype(np.bool_)
         else:
-            feeds[arg.name] = rng.integers(0, 100, dims).astype(dtype)
+            high = 2 if ("mask" in arg.name or "type" in arg.name) else 100
+            feeds[arg.name] = rng.integers(0, high, dims).astype(dtype)
     return feeds
 
 

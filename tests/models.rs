@@ -98,6 +98,10 @@ fn silero_vad_16k_sequence() {
 }
 
 /// Magika v3.3 file-type classifier on a batch of two byte windows (int32 ids, 256 = padding).
+/// Its first LayerNorm computes the variance as E[x²] − E[x]², which cancels: a 5e-7 difference in
+/// onnxruntime's own ReduceSum (measured against float64) grows to 5e-4 at the Rsqrt and about 5e-5
+/// at the output. That is still inside 1e-4, so the bound stays; a failure here just above 1e-4
+/// after a change in reduction order is this effect, not a wrong kernel.
 #[test]
 fn magika_standard_v3_3() {
     check_model("magika_standard_v3_3", &[]);
@@ -119,4 +123,22 @@ fn ppocr_v4_rec() {
 #[test]
 fn ppocr_mobile_v2_cls() {
     check_model("ch_ppocr_mobile_v2.0_cls_infer", &[]);
+}
+
+/// The zoo models, exported by `scripts/test.sh` (`rtforge zoo export`) and run through onnxruntime
+/// by make-refs.py like the real ones: our writer and our kernels checked against an outside runtime.
+#[test]
+fn zoo_resnet18() {
+    check_model("resnet18", &[]);
+}
+
+#[test]
+fn zoo_mobilenetv2() {
+    check_model("mobilenetv2", &[]);
+}
+
+/// BERT encoder, 2 layers, sequence 32.
+#[test]
+fn zoo_bert() {
+    check_model("bert", &[]);
 }

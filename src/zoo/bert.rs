@@ -5,7 +5,8 @@
 //! (opset 17). Inputs are int64 `input_ids`, `attention_mask`, `token_type_ids` of `[batch, seq]`;
 //! outputs `last_hidden_state` `[batch, seq, hidden]` and `pooler_output` `[batch, hidden]`.
 
-use super::builder::{GraphBuilder, Init};
+use super::builder::GraphBuilder;
+use super::weights::Init;
 use crate::tensor::{DType, Tensor};
 
 /// The hyper-parameters of one BERT.

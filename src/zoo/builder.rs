@@ -4,10 +4,10 @@
 //!
 //! Names follow the PyTorch exporter: initializers carry the module path (`layer1.0.conv1.weight`),
 //! nodes are named `/layer1/0/conv1/Conv` and their outputs `/layer1/0/conv1/Conv_output_0`.
-//! Weights come from [`Rng`], seeded per tensor from the model seed and the tensor's name, so a
-//! tensor's values do not depend on the order in which the architecture creates it.
+//! Weights come from [`super::weights`], seeded per tensor from the model seed and its name.
 //! Operator pages: <https://onnx.ai/onnx/operators/>
 
+use super::weights::{kaiming, Init};
 use crate::onnx::proto::attribute_proto::AttributeType;
 use crate::onnx::proto::tensor_shape_proto::{dimension, Dimension};
 use crate::onnx::proto::{
@@ -15,63 +15,8 @@ use crate::onnx::proto::{
     ValueInfoProto,
 };
 use crate::onnx::tensor_proto::to_proto;
-use crate::tensor::random::SplitMix64;
 use crate::tensor::{DType, Tensor};
 use std::collections::HashMap;
-
-/// The weight generator: the crate's SplitMix64, seeded per tensor, filling whole slices.
-pub struct Rng(SplitMix64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(SplitMix64::new(seed))
-    }
-
-    /// A generator for one named tensor: the model seed mixed with an FNV-1a hash of the name.
-    pub fn for_tensor(seed: u64, name: &str) -> Rng {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for b in name.bytes() {
-            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        Rng::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ h)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0.next_u64()
-    }
-
-    /// Fills `out` with values uniform in `[lo, hi)`; two 24-bit draws per `u64`.
-    pub fn fill_uniform(&mut self, out: &mut [f32], lo: f32, hi: f32) {
-        let scale = (hi - lo) / (1u32 << 24) as f32;
-        let mut chunks = out.chunks_exact_mut(2);
-        for pair in &mut chunks {
-            let r = self.next_u64();
-            pair[0] = lo + (r & 0xff_ffff) as f32 * scale;
-            pair[1] = lo + ((r >> 32) & 0xff_ffff) as f32 * scale;
-        }
-        for x in chunks.into_remainder() {
-            *x = lo + (self.next_u64() & 0xff_ffff) as f32 * scale;
-        }
-    }
-}
-
-/// How an initializer's values are drawn.
-#[derive(Clone, Copy, Debug)]
-pub enum Init {
-    /// Uniform in `[lo, hi)`.
-    Uniform(f32, f32),
-    /// Zero-mean uniform with this standard deviation (bound = std·√3): the cheap stand-in for
-    /// a normal init with the same variance.
-    Std(f32),
-    /// Every element equal.
-    Const(f32),
-}
-
-/// Kaiming (He) init for a layer followed by ReLU: std = √(2 / fan_in) keeps the second moment of
-/// activations constant from layer to layer.
-pub fn kaiming(fan_in: usize) -> Init {
-    Init::Std((2.0 / fan_in as f32).sqrt())
-}
 
 /// One attribute of a node.
 pub enum Attr {
@@ -135,17 +80,7 @@ impl GraphBuilder {
 
     /// Adds a seeded float initializer named `name`.
     pub fn weight(&mut self, name: &str, shape: &[usize], init: Init) -> String {
-        let n: usize = shape.iter().product();
-        let mut v = vec![0f32; n];
-        let mut rng = Rng::for_tensor(self.seed, name);
-        match init {
-            Init::Uniform(lo, hi) => rng.fill_uniform(&mut v, lo, hi),
-            Init::Std(std) => {
-                let b = std * 3f32.sqrt();
-                rng.fill_uniform(&mut v, -b, b)
-            }
-            Init::Const(c) => v.fill(c),
-        }
+        let v = init.values(self.seed, name, shape.iter().product());
         self.tensor(name, Tensor::from_vec(shape.to_vec(), v))
     }
 
@@ -459,23 +394,6 @@ fn attribute(name: &str, a: Attr) -> AttributeProto {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn splitmix64_matches_the_reference_sequence() {
-        // First outputs of splitmix64 seeded with 0, from the reference C code.
-        let mut r = Rng::new(0);
-        assert_eq!(r.next_u64(), 0xe220_a839_7b1d_cdaf);
-        assert_eq!(r.next_u64(), 0x6e78_9e6a_a1b9_65f4);
-    }
-
-    #[test]
-    fn uniform_stays_in_range_with_the_right_mean() {
-        let mut v = vec![0f32; 10_001];
-        Rng::new(7).fill_uniform(&mut v, -2.0, 4.0);
-        assert!(v.iter().all(|&x| (-2.0..4.0).contains(&x)));
-        let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
-        assert!((mean - 1.0).abs() < 0.05, "mean {mean}");
-    }
 
     #[test]
     fn repeated_node_names_get_exporter_suffixes() {

@@ -9,9 +9,11 @@ mod bert;
 mod builder;
 mod mobilenet;
 mod resnet;
+mod weights;
 
 pub use bert::BertConfig;
-pub use builder::{GraphBuilder, Init, Rng};
+pub use builder::GraphBuilder;
+pub use weights::{Init, Rng};
 
 use crate::error::{Error, Result};
 use crate::ir::Model;

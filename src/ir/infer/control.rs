@@ -29,8 +29,14 @@ pub fn infer_subgraphs(node: &mut Node, facts: &[Option<Fact>]) {
             let carried = body.inputs.len().saturating_sub(2);
             let inputs = body.inputs.clone();
             if let [iter, cond, ..] = inputs[..] {
-                merge(&mut body.values[iter.0], Fact::new(Some(DType::I64), Some(vec![])));
-                merge(&mut body.values[cond.0], Fact::new(Some(DType::Bool), Some(vec![])));
+                merge(
+                    &mut body.values[iter.0],
+                    Fact::new(Some(DType::I64), Some(vec![])),
+                );
+                merge(
+                    &mut body.values[cond.0],
+                    Fact::new(Some(DType::Bool), Some(vec![])),
+                );
             }
             // Loop-carried values may change shape between iterations: only their dtype is certain.
             for (i, v) in inputs.iter().skip(2).enumerate() {
@@ -51,22 +57,34 @@ fn join(a: &Fact, b: &Fact) -> Fact {
         _ => None,
     };
     let shape = match (&a.shape, &b.shape) {
-        (Some(x), Some(y)) if x.len() == y.len() => {
-            Some(x.iter().zip(y).map(|(p, q)| if p == q { p.clone() } else { Dim::Unknown }).collect())
-        }
+        (Some(x), Some(y)) if x.len() == y.len() => Some(
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| if p == q { p.clone() } else { Dim::Unknown })
+                .collect(),
+        ),
         _ => None,
     };
     Fact::new(dtype, shape)
 }
 
 fn output_fact(g: &Graph, i: usize) -> Fact {
-    g.outputs.get(i).map(|v| Fact::of(g.value(*v))).unwrap_or_default()
+    g.outputs
+        .get(i)
+        .map(|v| Fact::of(g.value(*v)))
+        .unwrap_or_default()
 }
 
 /// If: each output is what both branches agree on.
 pub fn if_outputs(p: &If) -> Vec<Out> {
     (0..p.then_branch.outputs.len())
-        .map(|i| join(&output_fact(&p.then_branch, i), &output_fact(&p.else_branch, i)).into())
+        .map(|i| {
+            join(
+                &output_fact(&p.then_branch, i),
+                &output_fact(&p.else_branch, i),
+            )
+            .into()
+        })
         .collect()
 }
 
@@ -75,14 +93,18 @@ pub fn if_outputs(p: &If) -> Vec<Out> {
 pub fn loop_outputs(p: &Loop, cx: &Ctx) -> Vec<Out> {
     let body = &p.body;
     let carried = body.inputs.len().saturating_sub(2);
-    let mut outs: Vec<Out> = (0..carried).map(|i| join(&cx.fact(2 + i), &output_fact(body, 1 + i)).into()).collect();
+    let mut outs: Vec<Out> = (0..carried)
+        .map(|i| join(&cx.fact(2 + i), &output_fact(body, 1 + i)).into())
+        .collect();
     let trips = match (cx.const_ints(0).as_deref(), cx.present(1)) {
         (Some([m]), false) => Dim::Fixed((*m).max(0) as usize),
         _ => Dim::Unknown,
     };
     for i in 1 + carried..body.outputs.len() {
         let f = output_fact(body, i);
-        let shape = f.shape.map(|s| std::iter::once(trips.clone()).chain(s).collect());
+        let shape = f
+            .shape
+            .map(|s| std::iter::once(trips.clone()).chain(s).collect());
         outs.push(Fact::new(f.dtype, shape).into());
     }
     outs

@@ -37,7 +37,9 @@ pub fn broadcast(shapes: &[&[Dim]]) -> Option<Vec<Dim>> {
     let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
     let mut out = Vec::with_capacity(rank);
     for i in 0..rank {
-        let at = shapes.iter().filter_map(|s| (i + s.len()).checked_sub(rank).map(|j| &s[j]));
+        let at = shapes
+            .iter()
+            .filter_map(|s| (i + s.len()).checked_sub(rank).map(|j| &s[j]));
         let mut fixed: Option<usize> = None;
         let mut others: Vec<&Dim> = vec![];
         for d in at {
@@ -82,13 +84,26 @@ pub fn product(dims: &[Dim]) -> Dim {
 /// Output size of a convolution or pooling window along one axis:
 /// `⌊(in + pads − dilation·(k−1) − 1) / stride⌋ + 1` (rounded up with `ceil`). `None` when the
 /// window does not fit or the stride is zero.
-pub fn conv_output_dim(input: usize, kernel: usize, stride: usize, pads: usize, dilation: usize, ceil: bool) -> Option<usize> {
+pub fn conv_output_dim(
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    pads: usize,
+    dilation: usize,
+    ceil: bool,
+) -> Option<usize> {
     if stride == 0 || kernel == 0 {
         return None;
     }
     let span = dilation.checked_mul(kernel - 1)?.checked_add(1)?;
     let room = input.checked_add(pads)?.checked_sub(span)?;
-    Some(if ceil { room.div_ceil(stride) } else { room / stride } + 1)
+    Some(
+        if ceil {
+            room.div_ceil(stride)
+        } else {
+            room / stride
+        } + 1,
+    )
 }
 
 /// A dim from a constant integer (negative values are not dims).

@@ -19,11 +19,22 @@ pub fn unary(p: &Unary, cx: &Ctx) -> Vec<Out> {
     };
     let values = match p.kind {
         UnaryKind::Neg => cx.int_values(0).map(|v| {
-            v.iter().map(|x| if let IntVal::Int(n) = x { IntVal::Int(-n) } else { IntVal::Unknown }).collect()
+            v.iter()
+                .map(|x| {
+                    if let IntVal::Int(n) = x {
+                        IntVal::Int(-n)
+                    } else {
+                        IntVal::Unknown
+                    }
+                })
+                .collect()
         }),
         _ => None,
     };
-    vec![Out { fact: Fact::new(dtype, cx.fact(0).shape), values }]
+    vec![Out {
+        fact: Fact::new(dtype, cx.fact(0).shape),
+        values,
+    }]
 }
 
 pub fn binary(p: &Binary, cx: &Ctx) -> Vec<Out> {
@@ -55,7 +66,9 @@ fn arith(kind: BinaryKind, cx: &Ctx) -> Option<Vec<IntVal>> {
             (BinaryKind::Add, Int(x), Int(y)) => x.checked_add(y).map_or(IntVal::Unknown, Int),
             (BinaryKind::Sub, Int(x), Int(y)) => x.checked_sub(y).map_or(IntVal::Unknown, Int),
             (BinaryKind::Mul, Int(x), Int(y)) => x.checked_mul(y).map_or(IntVal::Unknown, Int),
-            (BinaryKind::Div, Int(x), Int(y)) if y != 0 => x.checked_div(y).map_or(IntVal::Unknown, Int),
+            (BinaryKind::Div, Int(x), Int(y)) if y != 0 => {
+                x.checked_div(y).map_or(IntVal::Unknown, Int)
+            }
             (BinaryKind::Add | BinaryKind::Sub, s @ IntVal::Sym(_), Int(0)) => s,
             (BinaryKind::Add, Int(0), s @ IntVal::Sym(_)) => s,
             (BinaryKind::Mul | BinaryKind::Div, s @ IntVal::Sym(_), Int(1)) => s,
@@ -73,7 +86,11 @@ pub fn variadic(cx: &Ctx) -> Vec<Out> {
 }
 
 pub fn where_(cx: &Ctx) -> Vec<Out> {
-    vec![Fact::new(cx.dtype(1).or(cx.dtype(2)), broadcast_inputs(cx, &[0, 1, 2])).into()]
+    vec![Fact::new(
+        cx.dtype(1).or(cx.dtype(2)),
+        broadcast_inputs(cx, &[0, 1, 2]),
+    )
+    .into()]
 }
 
 /// PRelu's slope broadcasts to X, so the output is X's shape.
@@ -83,7 +100,10 @@ pub fn prelu(cx: &Ctx) -> Vec<Out> {
 
 pub fn cast(to: DType, cx: &Ctx) -> Vec<Out> {
     let values = if to.is_int() { cx.int_values(0) } else { None };
-    vec![Out { fact: Fact::new(Some(to), cx.fact(0).shape), values }]
+    vec![Out {
+        fact: Fact::new(Some(to), cx.fact(0).shape),
+        values,
+    }]
 }
 
 pub fn cast_like(cx: &Ctx) -> Vec<Out> {
@@ -92,7 +112,10 @@ pub fn cast_like(cx: &Ctx) -> Vec<Out> {
 
 /// Dropout: output 0 is the input; the optional mask is bool of the same shape.
 pub fn dropout(cx: &Ctx) -> Vec<Out> {
-    vec![cx.fact(0).into(), Fact::new(Some(DType::Bool), cx.fact(0).shape).into()]
+    vec![
+        cx.fact(0).into(),
+        Fact::new(Some(DType::Bool), cx.fact(0).shape).into(),
+    ]
 }
 
 /// LayerNormalization: Y like X; Mean and InvStdDev keep the leading `axis` dims and are 1 after.
@@ -104,12 +127,20 @@ pub fn layer_norm(p: &LayerNormalization, cx: &Ctx) -> Vec<Out> {
         out.extend(std::iter::repeat_n(crate::ir::Dim::Fixed(1), s.len() - a));
         Some(out)
     });
-    vec![cx.fact(0).into(), Fact::new(None, stats.clone()).into(), Fact::new(None, stats).into()]
+    vec![
+        cx.fact(0).into(),
+        Fact::new(None, stats.clone()).into(),
+        Fact::new(None, stats).into(),
+    ]
 }
 
 /// QuantizeLinear: the zero point's dtype, else `output_dtype`, else uint8.
 pub fn quantize(p: &Quantize, cx: &Ctx) -> Vec<Out> {
-    let dtype = if cx.present(2) { cx.dtype(2) } else { Some(p.output_dtype.unwrap_or(DType::U8)) };
+    let dtype = if cx.present(2) {
+        cx.dtype(2)
+    } else {
+        Some(p.output_dtype.unwrap_or(DType::U8))
+    };
     vec![Fact::new(dtype, cx.fact(0).shape).into()]
 }
 

@@ -37,7 +37,10 @@ impl Fact {
     }
 
     fn of(info: &ValueInfo) -> Fact {
-        Fact { dtype: info.dtype, shape: info.shape.clone() }
+        Fact {
+            dtype: info.dtype,
+            shape: info.shape.clone(),
+        }
     }
 }
 
@@ -78,7 +81,9 @@ impl<'a> Ctx<'a> {
 
     /// A constant integer input as i64 values.
     pub fn const_ints(&self, i: usize) -> Option<Vec<i64>> {
-        self.constant(i).filter(|t| t.dtype().is_int()).map(|t| t.to_i64_vec())
+        self.constant(i)
+            .filter(|t| t.dtype().is_int())
+            .map(|t| t.to_i64_vec())
     }
 
     /// The contents of an integer input: from a constant, or tracked through shape ops.
@@ -123,8 +128,11 @@ fn infer_graph(g: &mut Graph) {
         }
     }
     for idx in 0..g.nodes.len() {
-        let facts: Vec<Option<Fact>> =
-            g.nodes[idx].inputs.iter().map(|v| v.map(|v| Fact::of(&g.values[v.0]))).collect();
+        let facts: Vec<Option<Fact>> = g.nodes[idx]
+            .inputs
+            .iter()
+            .map(|v| v.map(|v| Fact::of(&g.values[v.0])))
+            .collect();
         // Subgraphs first: their outputs decide If/Loop outputs.
         if matches!(g.nodes[idx].op, Op::If(_) | Op::Loop(_)) {
             let node = &mut g.nodes[idx];
@@ -132,8 +140,16 @@ fn infer_graph(g: &mut Graph) {
         }
         let node = &g.nodes[idx];
         let cx = Ctx {
-            consts: node.inputs.iter().map(|v| v.and_then(|v| g.initializers.get(&v).map(|t| &**t))).collect(),
-            values: node.inputs.iter().map(|v| v.and_then(|v| known.get(&v).cloned())).collect(),
+            consts: node
+                .inputs
+                .iter()
+                .map(|v| v.and_then(|v| g.initializers.get(&v).map(|t| &**t)))
+                .collect(),
+            values: node
+                .inputs
+                .iter()
+                .map(|v| v.and_then(|v| known.get(&v).cloned()))
+                .collect(),
             facts,
         };
         let outs = rules(node, &cx);
@@ -156,10 +172,18 @@ fn rules(node: &Node, cx: &Ctx) -> Vec<Out> {
         Op::Unary(p) => elementwise::unary(p, cx),
         Op::Binary(p) => elementwise::binary(p, cx),
         Op::Variadic(_) => elementwise::variadic(cx),
-        Op::Clip(_) | Op::Softmax(_) | Op::LogSoftmax(_) | Op::Hardmax(_) | Op::CumSum(_) | Op::Trilu(_) => same(),
+        Op::Clip(_)
+        | Op::Softmax(_)
+        | Op::LogSoftmax(_)
+        | Op::Hardmax(_)
+        | Op::CumSum(_)
+        | Op::Trilu(_) => same(),
         Op::BatchNormalization(_) | Op::InstanceNormalization(_) => same(),
         Op::LayerNormalization(p) => elementwise::layer_norm(p, cx),
-        Op::Identity => vec![Out { fact: cx.fact(0), values: cx.int_values(0) }],
+        Op::Identity => vec![Out {
+            fact: cx.fact(0),
+            values: cx.int_values(0),
+        }],
         Op::Dropout(_) => elementwise::dropout(cx),
         Op::Where => elementwise::where_(cx),
         Op::PRelu => elementwise::prelu(cx),
@@ -191,7 +215,11 @@ fn rules(node: &Node, cx: &Ctx) -> Vec<Out> {
         Op::Gather(p) => shape::gather(p, cx),
         Op::GatherElements(_) => vec![Fact::new(cx.dtype(0), cx.fact(1).shape).into()],
         Op::ScatterND(_) | Op::ScatterElements(_) => same(),
-        Op::NonZero => vec![Fact::new(Some(DType::I64), cx.rank(0).map(|r| vec![Dim::Fixed(r), Dim::Unknown])).into()],
+        Op::NonZero => vec![Fact::new(
+            Some(DType::I64),
+            cx.rank(0).map(|r| vec![Dim::Fixed(r), Dim::Unknown]),
+        )
+        .into()],
         Op::Range => vec![Fact::new(cx.dtype(0), Some(vec![Dim::Unknown])).into()],
         Op::Reduce(p) => reduce::reduce(p, cx),
         Op::ArgReduce(p) => reduce::arg_reduce(p, cx),
@@ -205,7 +233,9 @@ fn rules(node: &Node, cx: &Ctx) -> Vec<Out> {
         Op::Resize(_) => {
             vec![Fact::new(cx.dtype(0), cx.rank(0).map(|r| vec![Dim::Unknown; r])).into()]
         }
-        Op::OneHot(_) => vec![Fact::new(cx.dtype(2), cx.rank(0).map(|r| vec![Dim::Unknown; r + 1])).into()],
+        Op::OneHot(_) => {
+            vec![Fact::new(cx.dtype(2), cx.rank(0).map(|r| vec![Dim::Unknown; r + 1])).into()]
+        }
         Op::Einsum(_) | Op::GatherND(_) => vec![Fact::new(cx.dtype(0), None).into()],
     }
 }

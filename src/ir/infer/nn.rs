@@ -13,7 +13,15 @@ fn at(v: &[usize], i: usize, default: usize) -> usize {
 
 /// Spatial output dims of a sliding window (Conv, pooling) over `input` (the spatial dims).
 #[allow(clippy::too_many_arguments)]
-fn window_dims(input: &[Dim], kernel: &[usize], strides: &[usize], pads: &[usize], dilations: &[usize], auto_pad: AutoPad, ceil: bool) -> Vec<Dim> {
+fn window_dims(
+    input: &[Dim],
+    kernel: &[usize],
+    strides: &[usize],
+    pads: &[usize],
+    dilations: &[usize],
+    auto_pad: AutoPad,
+    ceil: bool,
+) -> Vec<Dim> {
     let n = input.len();
     (0..n)
         .map(|i| {
@@ -50,12 +58,30 @@ pub fn conv(p: &Conv, cx: &Ctx) -> Vec<Out> {
             return None;
         }
         let kernel: Vec<usize> = if p.kernel_shape.is_empty() {
-            w[2..].iter().map(|d| if let Dim::Fixed(k) = d { Some(*k) } else { None }).collect::<Option<_>>().unwrap_or_default()
+            w[2..]
+                .iter()
+                .map(|d| {
+                    if let Dim::Fixed(k) = d {
+                        Some(*k)
+                    } else {
+                        None
+                    }
+                })
+                .collect::<Option<_>>()
+                .unwrap_or_default()
         } else {
             p.kernel_shape.clone()
         };
         let mut out = vec![x[0].clone(), w[0].clone()];
-        out.extend(window_dims(&x[2..], &kernel, &p.strides, &p.pads, &p.dilations, p.auto_pad, false));
+        out.extend(window_dims(
+            &x[2..],
+            &kernel,
+            &p.strides,
+            &p.pads,
+            &p.dilations,
+            p.auto_pad,
+            false,
+        ));
         Some(out)
     })();
     vec![Fact::new(cx.dtype(0), shape).into()]
@@ -92,8 +118,15 @@ pub fn conv_transpose(p: &ConvTranspose, cx: &Ctx) -> Vec<Out> {
             let d = match c.auto_pad {
                 AutoPad::SameUpper | AutoPad::SameLower => Some(xi * s),
                 _ => {
-                    let full = s * xi.saturating_sub(1) + at(&p.output_padding, i, 0) + (k.max(1) - 1) * at(&c.dilations, i, 1) + 1;
-                    let pads = if c.auto_pad == AutoPad::Valid { 0 } else { at(&c.pads, i, 0) + at(&c.pads, i + n, 0) };
+                    let full = s * xi.saturating_sub(1)
+                        + at(&p.output_padding, i, 0)
+                        + (k.max(1) - 1) * at(&c.dilations, i, 1)
+                        + 1;
+                    let pads = if c.auto_pad == AutoPad::Valid {
+                        0
+                    } else {
+                        at(&c.pads, i, 0) + at(&c.pads, i + n, 0)
+                    };
                     full.checked_sub(pads)
                 }
             };
@@ -108,7 +141,15 @@ pub fn conv_transpose(p: &ConvTranspose, cx: &Ctx) -> Vec<Out> {
 pub fn pool(p: &Pool, cx: &Ctx, n_out: usize) -> Vec<Out> {
     let shape = cx.shape(0).filter(|x| x.len() >= 3).map(|x| {
         let mut out = x[..2].to_vec();
-        out.extend(window_dims(&x[2..], &p.kernel_shape, &p.strides, &p.pads, &p.dilations, p.auto_pad, p.ceil_mode));
+        out.extend(window_dims(
+            &x[2..],
+            &p.kernel_shape,
+            &p.strides,
+            &p.pads,
+            &p.dilations,
+            p.auto_pad,
+            p.ceil_mode,
+        ));
         out
     });
     let mut outs = vec![Fact::new(cx.dtype(0), shape.clone()).into()];
@@ -147,8 +188,16 @@ pub fn matmul(cx: &Ctx) -> Vec<Out> {
         if a.is_empty() || b.is_empty() {
             return None;
         }
-        let (a_batch, m) = if a.len() >= 2 { (&a[..a.len() - 2], Some(a[a.len() - 2].clone())) } else { (&a[..0], None) };
-        let (b_batch, n) = if b.len() >= 2 { (&b[..b.len() - 2], Some(b[b.len() - 1].clone())) } else { (&b[..0], None) };
+        let (a_batch, m) = if a.len() >= 2 {
+            (&a[..a.len() - 2], Some(a[a.len() - 2].clone()))
+        } else {
+            (&a[..0], None)
+        };
+        let (b_batch, n) = if b.len() >= 2 {
+            (&b[..b.len() - 2], Some(b[b.len() - 1].clone()))
+        } else {
+            (&b[..0], None)
+        };
         let mut out = broadcast(&[a_batch, b_batch])?;
         out.extend(m);
         out.extend(n);
@@ -160,7 +209,11 @@ pub fn matmul(cx: &Ctx) -> Vec<Out> {
 /// LSTM/GRU/RNN: Y `[seq, dirs, batch, hidden]` (batch-major `[batch, seq, dirs, hidden]`), Y_h
 /// and Y_c `[dirs, batch, hidden]` (batch-major `[batch, dirs, hidden]`).
 pub fn rnn(p: &Rnn, cx: &Ctx) -> Vec<Out> {
-    let dirs = Dim::Fixed(if p.direction == RnnDirection::Bidirectional { 2 } else { 1 });
+    let dirs = Dim::Fixed(if p.direction == RnnDirection::Bidirectional {
+        2
+    } else {
+        1
+    });
     let hidden = Dim::Fixed(p.hidden_size);
     let x = cx.shape(0).filter(|x| x.len() == 3);
     let (seq, batch) = match x {
@@ -169,12 +222,21 @@ pub fn rnn(p: &Rnn, cx: &Ctx) -> Vec<Out> {
         None => (Dim::Unknown, Dim::Unknown),
     };
     let (y, state) = if p.batch_major {
-        (vec![batch.clone(), seq, dirs.clone(), hidden.clone()], vec![batch, dirs, hidden])
+        (
+            vec![batch.clone(), seq, dirs.clone(), hidden.clone()],
+            vec![batch, dirs, hidden],
+        )
     } else {
-        (vec![seq, dirs.clone(), batch.clone(), hidden.clone()], vec![dirs, batch, hidden])
+        (
+            vec![seq, dirs.clone(), batch.clone(), hidden.clone()],
+            vec![dirs, batch, hidden],
+        )
     };
     let dt = cx.dtype(0);
-    let mut outs: Vec<Out> = vec![Fact::new(dt, Some(y)).into(), Fact::new(dt, Some(state.clone())).into()];
+    let mut outs: Vec<Out> = vec![
+        Fact::new(dt, Some(y)).into(),
+        Fact::new(dt, Some(state.clone())).into(),
+    ];
     if p.kind == RnnKind::Lstm {
         outs.push(Fact::new(dt, Some(state)).into());
     }

@@ -31,16 +31,25 @@ pub fn reduce(p: &Reduce, cx: &Ctx) -> Vec<Out> {
         };
         let axes = axes.unwrap_or_default();
         if axes.is_empty() {
-            return Some(if p.noop_with_empty_axes { s.to_vec() } else { reduced(s, &(0..s.len()).collect::<Vec<_>>(), p.keepdims) });
+            return Some(if p.noop_with_empty_axes {
+                s.to_vec()
+            } else {
+                reduced(s, &(0..s.len()).collect::<Vec<_>>(), p.keepdims)
+            });
         }
-        let axes: Vec<usize> = axes.iter().map(|&a| axis(a, s.len())).collect::<Option<_>>()?;
+        let axes: Vec<usize> = axes
+            .iter()
+            .map(|&a| axis(a, s.len()))
+            .collect::<Option<_>>()?;
         Some(reduced(s, &axes, p.keepdims))
     });
     vec![Fact::new(cx.dtype(0), shape).into()]
 }
 
 pub fn arg_reduce(p: &ArgReduce, cx: &Ctx) -> Vec<Out> {
-    let shape = cx.shape(0).and_then(|s| Some(reduced(s, &[axis(p.axis, s.len())?], p.keepdims)));
+    let shape = cx
+        .shape(0)
+        .and_then(|s| Some(reduced(s, &[axis(p.axis, s.len())?], p.keepdims)));
     vec![Fact::new(Some(DType::I64), shape).into()]
 }
 
@@ -48,10 +57,14 @@ pub fn arg_reduce(p: &ArgReduce, cx: &Ctx) -> Vec<Out> {
 pub fn top_k(p: &TopK, cx: &Ctx) -> Vec<Out> {
     let shape = cx.shape(0).and_then(|s| {
         let a = axis(p.axis, s.len())?;
-        let k = p.k.or_else(|| cx.const_ints(1).and_then(|v| v.first().copied()));
+        let k =
+            p.k.or_else(|| cx.const_ints(1).and_then(|v| v.first().copied()));
         let mut out = s.to_vec();
         out[a] = k.map_or(Dim::Unknown, super::dims::from_i64);
         Some(out)
     });
-    vec![Fact::new(cx.dtype(0), shape.clone()).into(), Fact::new(Some(DType::I64), shape).into()]
+    vec![
+        Fact::new(cx.dtype(0), shape.clone()).into(),
+        Fact::new(Some(DType::I64), shape).into(),
+    ]
 }

@@ -4,11 +4,16 @@
 
 use super::dims::{axis, broadcast, product, IntVal};
 use super::{Ctx, Fact, Out};
-use crate::ir::{Axes, Concat, ConstantOfShape, Dim, Flatten, Gather, Reshape, ShapeOf, Slice, Split, Transpose};
+use crate::ir::{
+    Axes, Concat, ConstantOfShape, Dim, Flatten, Gather, Reshape, ShapeOf, Slice, Split, Transpose,
+};
 use crate::tensor::DType;
 
 fn same_dtype(cx: &Ctx, shape: Option<Vec<Dim>>, values: Option<Vec<IntVal>>) -> Vec<Out> {
-    vec![Out { fact: Fact::new(cx.dtype(0), shape), values }]
+    vec![Out {
+        fact: Fact::new(cx.dtype(0), shape),
+        values,
+    }]
 }
 
 pub fn reshape(p: &Reshape, cx: &Ctx) -> Vec<Out> {
@@ -18,11 +23,14 @@ pub fn reshape(p: &Reshape, cx: &Ctx) -> Vec<Out> {
             .iter()
             .enumerate()
             .map(|(i, t)| match t {
-                IntVal::Int(0) if !p.allowzero => input.and_then(|s| s.get(i).cloned()).unwrap_or(Dim::Unknown),
+                IntVal::Int(0) if !p.allowzero => input
+                    .and_then(|s| s.get(i).cloned())
+                    .unwrap_or(Dim::Unknown),
                 t => t.to_dim(),
             })
             .collect();
-        if let (Some(pos), Some(input)) = (target.iter().position(|t| *t == IntVal::Int(-1)), input) {
+        if let (Some(pos), Some(input)) = (target.iter().position(|t| *t == IntVal::Int(-1)), input)
+        {
             out[pos] = inferred_dim(input, &out, pos);
         }
         out
@@ -40,17 +48,38 @@ fn inferred_dim(input: &[Dim], out: &[Dim], pos: usize) -> Dim {
         if i == pos {
             continue;
         }
-        match rest_in.iter().position(|x| *x == d && !matches!(d, Dim::Unknown)) {
+        match rest_in
+            .iter()
+            .position(|x| *x == d && !matches!(d, Dim::Unknown))
+        {
             Some(j) => {
                 rest_in.swap_remove(j);
             }
             None => rest_out.push(d),
         }
     }
-    let fixed = |v: &[&Dim]| v.iter().try_fold(1usize, |a, d| if let Dim::Fixed(n) = d { Some(a.saturating_mul(*n)) } else { None });
-    let Some(fo) = fixed(&rest_out) else { return Dim::Unknown };
-    let syms: Vec<&Dim> = rest_in.iter().copied().filter(|d| !matches!(d, Dim::Fixed(_))).collect();
-    let fixed_in: Vec<&Dim> = rest_in.iter().copied().filter(|d| matches!(d, Dim::Fixed(_))).collect();
+    let fixed = |v: &[&Dim]| {
+        v.iter().try_fold(1usize, |a, d| {
+            if let Dim::Fixed(n) = d {
+                Some(a.saturating_mul(*n))
+            } else {
+                None
+            }
+        })
+    };
+    let Some(fo) = fixed(&rest_out) else {
+        return Dim::Unknown;
+    };
+    let syms: Vec<&Dim> = rest_in
+        .iter()
+        .copied()
+        .filter(|d| !matches!(d, Dim::Fixed(_)))
+        .collect();
+    let fixed_in: Vec<&Dim> = rest_in
+        .iter()
+        .copied()
+        .filter(|d| matches!(d, Dim::Fixed(_)))
+        .collect();
     let fi = fixed(&fixed_in).unwrap_or(0);
     match syms.as_slice() {
         [] if fo > 0 && fi % fo == 0 => Dim::Fixed(fi / fo),
@@ -63,7 +92,9 @@ pub fn flatten(p: &Flatten, cx: &Ctx) -> Vec<Out> {
     let shape = cx.shape(0).and_then(|s| {
         let r = s.len() as i64;
         let a = if p.axis < 0 { p.axis + r } else { p.axis };
-        (0..=r).contains(&a).then(|| vec![product(&s[..a as usize]), product(&s[a as usize..])])
+        (0..=r)
+            .contains(&a)
+            .then(|| vec![product(&s[..a as usize]), product(&s[a as usize..])])
     });
     same_dtype(cx, shape, None)
 }
@@ -84,7 +115,11 @@ fn axes_of(p: &Axes, cx: &Ctx) -> Option<Vec<i64>> {
 
 pub fn squeeze(p: &Axes, cx: &Ctx) -> Vec<Out> {
     let shape = cx.shape(0).and_then(|s| {
-        let axes: Option<Vec<i64>> = if p.axes.is_none() && !cx.present(1) { None } else { Some(axes_of(p, cx)?) };
+        let axes: Option<Vec<i64>> = if p.axes.is_none() && !cx.present(1) {
+            None
+        } else {
+            Some(axes_of(p, cx)?)
+        };
         match axes {
             // Without axes every 1 goes; a symbolic dim might be 1, so the rank is then unknown.
             None if s.iter().all(|d| matches!(d, Dim::Fixed(_))) => {
@@ -94,7 +129,13 @@ pub fn squeeze(p: &Axes, cx: &Ctx) -> Vec<Out> {
             Some(axes) => {
                 let drop: Option<Vec<usize>> = axes.iter().map(|&a| axis(a, s.len())).collect();
                 let drop = drop?;
-                Some(s.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, d)| d.clone()).collect())
+                Some(
+                    s.iter()
+                        .enumerate()
+                        .filter(|(i, _)| !drop.contains(i))
+                        .map(|(_, d)| d.clone())
+                        .collect(),
+                )
             }
         }
     });
@@ -113,7 +154,15 @@ pub fn unsqueeze(p: &Axes, cx: &Ctx) -> Vec<Out> {
             return None;
         }
         let mut src = s.iter();
-        (0..rank).map(|i| if ins.contains(&i) { Some(Dim::Fixed(1)) } else { src.next().cloned() }).collect()
+        (0..rank)
+            .map(|i| {
+                if ins.contains(&i) {
+                    Some(Dim::Fixed(1))
+                } else {
+                    src.next().cloned()
+                }
+            })
+            .collect()
     })();
     same_dtype(cx, shape, cx.int_values(0))
 }
@@ -131,17 +180,33 @@ pub fn concat(p: &Concat, cx: &Ctx) -> Vec<Out> {
             (0..rank)
                 .map(|i| {
                     if i == a {
-                        shapes.iter().try_fold(0usize, |acc, s| if let Dim::Fixed(d) = s[i] { Some(acc + d) } else { None }).map_or(Dim::Unknown, Dim::Fixed)
+                        shapes
+                            .iter()
+                            .try_fold(0usize, |acc, s| {
+                                if let Dim::Fixed(d) = s[i] {
+                                    Some(acc + d)
+                                } else {
+                                    None
+                                }
+                            })
+                            .map_or(Dim::Unknown, Dim::Fixed)
                     } else {
                         // All inputs agree here; take the most specific one.
                         let pick = shapes.iter().map(|s| &s[i]);
-                        pick.clone().find(|d| matches!(d, Dim::Fixed(_))).or_else(|| pick.clone().find(|d| matches!(d, Dim::Symbol(_)))).cloned().unwrap_or(Dim::Unknown)
+                        pick.clone()
+                            .find(|d| matches!(d, Dim::Fixed(_)))
+                            .or_else(|| pick.clone().find(|d| matches!(d, Dim::Symbol(_))))
+                            .cloned()
+                            .unwrap_or(Dim::Unknown)
                     }
                 })
                 .collect(),
         )
     })();
-    let values = (0..n).map(|i| cx.int_values(i)).collect::<Option<Vec<_>>>().map(|v| v.concat());
+    let values = (0..n)
+        .map(|i| cx.int_values(i))
+        .collect::<Option<Vec<_>>>()
+        .map(|v| v.concat());
     same_dtype(cx, shape, values)
 }
 
@@ -152,7 +217,13 @@ pub fn split(p: &Split, cx: &Ctx, n_out: usize) -> Vec<Out> {
     let Some(a) = axis(p.axis, s.len()) else {
         return vec![];
     };
-    let sizes: Option<Vec<i64>> = p.split.clone().or_else(|| if cx.present(1) { cx.const_ints(1) } else { None });
+    let sizes: Option<Vec<i64>> = p.split.clone().or_else(|| {
+        if cx.present(1) {
+            cx.const_ints(1)
+        } else {
+            None
+        }
+    });
     let dims: Vec<Dim> = match (sizes, &s[a]) {
         (Some(sizes), _) => sizes.into_iter().map(super::dims::from_i64).collect(),
         // Sizes computed at run time.
@@ -160,7 +231,9 @@ pub fn split(p: &Split, cx: &Ctx, n_out: usize) -> Vec<Out> {
         (None, Dim::Fixed(d)) if n_out > 0 => {
             // Even split; with num_outputs the last part may be smaller (ceil for the others).
             let part = d.div_ceil(n_out);
-            (0..n_out).map(|i| Dim::Fixed(part.min(d.saturating_sub(i * part)))).collect()
+            (0..n_out)
+                .map(|i| Dim::Fixed(part.min(d.saturating_sub(i * part))))
+                .collect()
         }
         _ => vec![Dim::Unknown; n_out],
     };
@@ -190,15 +263,37 @@ fn slice_range(dim: i64, start: i64, end: i64, step: i64) -> Vec<i64> {
 }
 
 pub fn slice(p: &Slice, cx: &Ctx) -> Vec<Out> {
-    let param = |attr: &Option<Vec<i64>>, i: usize| attr.clone().or_else(|| if p.starts.is_none() { cx.const_ints(i) } else { None });
+    let param = |attr: &Option<Vec<i64>>, i: usize| {
+        attr.clone().or_else(|| {
+            if p.starts.is_none() {
+                cx.const_ints(i)
+            } else {
+                None
+            }
+        })
+    };
     let result = (|| {
         let s = cx.shape(0)?;
         let starts = param(&p.starts, 1)?;
         let ends = param(&p.ends, 2)?;
-        let axes: Vec<i64> = if p.starts.is_some() { p.axes.clone() } else if cx.present(3) { cx.const_ints(3) } else { None }
-            .unwrap_or_else(|| (0..starts.len() as i64).collect());
-        let steps: Vec<i64> = if p.starts.is_none() && cx.present(4) { cx.const_ints(4)? } else { vec![1; starts.len()] };
-        if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() || steps.contains(&0) {
+        let axes: Vec<i64> = if p.starts.is_some() {
+            p.axes.clone()
+        } else if cx.present(3) {
+            cx.const_ints(3)
+        } else {
+            None
+        }
+        .unwrap_or_else(|| (0..starts.len() as i64).collect());
+        let steps: Vec<i64> = if p.starts.is_none() && cx.present(4) {
+            cx.const_ints(4)?
+        } else {
+            vec![1; starts.len()]
+        };
+        if ends.len() != starts.len()
+            || axes.len() != starts.len()
+            || steps.len() != starts.len()
+            || steps.contains(&0)
+        {
             return None;
         }
         let mut out = s.to_vec();
@@ -219,7 +314,9 @@ pub fn slice(p: &Slice, cx: &Ctx) -> Vec<Out> {
             };
         }
         let values = match (cx.int_values(0), picked) {
-            (Some(v), Some(idx)) if s.len() == 1 => idx.iter().map(|&i| v.get(i as usize).cloned()).collect(),
+            (Some(v), Some(idx)) if s.len() == 1 => {
+                idx.iter().map(|&i| v.get(i as usize).cloned()).collect()
+            }
             (Some(v), None) if s.len() == 1 => Some(v),
             _ => None,
         };
@@ -232,7 +329,9 @@ pub fn slice(p: &Slice, cx: &Ctx) -> Vec<Out> {
 }
 
 pub fn expand(cx: &Ctx) -> Vec<Out> {
-    let target: Option<Vec<Dim>> = cx.int_values(1).map(|v| v.iter().map(IntVal::to_dim).collect());
+    let target: Option<Vec<Dim>> = cx
+        .int_values(1)
+        .map(|v| v.iter().map(IntVal::to_dim).collect());
     let shape = match (cx.shape(0), target) {
         (Some(s), Some(t)) => broadcast(&[s, &t]),
         _ => None,
@@ -319,7 +418,12 @@ pub fn depth_space(block: usize, to_space: bool, cx: &Ctx) -> Vec<Out> {
             Dim::Fixed(c) if !to_space => Dim::Fixed(c * sq),
             _ => Dim::Unknown,
         };
-        vec![s[0].clone(), c, scale(&s[2], to_space), scale(&s[3], to_space)]
+        vec![
+            s[0].clone(),
+            c,
+            scale(&s[2], to_space),
+            scale(&s[3], to_space),
+        ]
     });
     same_dtype(cx, shape, None)
 }
@@ -330,7 +434,9 @@ pub fn pad(p: &crate::ir::Pad, cx: &Ctx) -> Vec<Out> {
         let r = s.len();
         let pads = p.pads.clone().or_else(|| cx.const_ints(1));
         let axes: Option<Vec<usize>> = match (&p.pads, cx.present(3)) {
-            (None, true) => cx.const_ints(3).and_then(|a| a.iter().map(|&a| axis(a, r)).collect()),
+            (None, true) => cx
+                .const_ints(3)
+                .and_then(|a| a.iter().map(|&a| axis(a, r)).collect()),
             _ => Some((0..r).collect()),
         };
         match (pads, axes) {

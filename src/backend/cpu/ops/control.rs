@@ -13,11 +13,17 @@ use std::sync::Arc;
 /// The single boolean of a condition tensor (any shape holding exactly one element).
 fn condition(t: &Tensor, what: &str) -> Result<bool> {
     if t.len() != 1 {
-        return Err(Error::Shape(format!("{what} must hold a single element, got shape {:?}", t.shape())));
+        return Err(Error::Shape(format!(
+            "{what} must hold a single element, got shape {:?}",
+            t.shape()
+        )));
     }
     match t.as_slice::<bool>() {
         Ok(v) => Ok(v[0]),
-        Err(_) => Err(Error::DType(format!("{what} must be bool, got {}", t.dtype()))),
+        Err(_) => Err(Error::DType(format!(
+            "{what} must be bool, got {}",
+            t.dtype()
+        ))),
     }
 }
 
@@ -25,10 +31,15 @@ fn condition(t: &Tensor, what: &str) -> Result<bool> {
 fn captured(inputs: &[Option<&Tensor>], start: usize, g: &Graph) -> Result<Vec<Arc<Tensor>>> {
     (start..start + g.captures.len())
         .map(|i| {
-            opt_input(inputs, i).map(|t| Arc::new(t.clone())).ok_or_else(|| {
-                let name = g.name_of(g.captures[i - start]);
-                Error::Input(format!("outer value '{name}' read by subgraph '{}' is missing", g.name))
-            })
+            opt_input(inputs, i)
+                .map(|t| Arc::new(t.clone()))
+                .ok_or_else(|| {
+                    let name = g.name_of(g.captures[i - start]);
+                    Error::Input(format!(
+                        "outer value '{name}' read by subgraph '{}' is missing",
+                        g.name
+                    ))
+                })
         })
         .collect()
 }
@@ -39,11 +50,19 @@ fn owned(t: Arc<Tensor>) -> Tensor {
 
 /// If: runs `then_branch` or `else_branch` and returns its outputs.
 pub fn if_(p: &If, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let cond = opt_input(inputs, 0).ok_or_else(|| Error::Input("If needs its cond input".into()))?;
+    let cond =
+        opt_input(inputs, 0).ok_or_else(|| Error::Input("If needs its cond input".into()))?;
     let then_caps = p.then_branch.captures.len();
-    let (branch, start) = if condition(cond, "If cond")? { (&p.then_branch, 1) } else { (&p.else_branch, 1 + then_caps) };
+    let (branch, start) = if condition(cond, "If cond")? {
+        (&p.then_branch, 1)
+    } else {
+        (&p.else_branch, 1 + then_caps)
+    };
     let caps = captured(inputs, start, branch)?;
-    Ok(run_graph(branch, &[], &caps)?.into_iter().map(owned).collect())
+    Ok(run_graph(branch, &[], &caps)?
+        .into_iter()
+        .map(owned)
+        .collect())
 }
 
 /// Loop: inputs `[M, cond, v_initial..., captures...]`, body `(iter, cond, v...) -> (cond, v...,
@@ -52,15 +71,22 @@ pub fn if_(p: &If, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 pub fn loop_(p: &Loop, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let body = &p.body;
     let carried_n = body.inputs.len().checked_sub(2).ok_or_else(|| {
-        Error::Graph(format!("Loop body '{}' needs iteration and condition inputs", body.name))
-    })?;
-    let scan_n = body.outputs.len().checked_sub(1 + carried_n).ok_or_else(|| {
         Error::Graph(format!(
-            "Loop body '{}' carries {carried_n} values but has only {} outputs (cond first)",
-            body.name,
-            body.outputs.len()
+            "Loop body '{}' needs iteration and condition inputs",
+            body.name
         ))
     })?;
+    let scan_n = body
+        .outputs
+        .len()
+        .checked_sub(1 + carried_n)
+        .ok_or_else(|| {
+            Error::Graph(format!(
+                "Loop body '{}' carries {carried_n} values but has only {} outputs (cond first)",
+                body.name,
+                body.outputs.len()
+            ))
+        })?;
     let max_trips = match opt_input(inputs, 0) {
         None => None,
         Some(m) if m.len() == 1 && m.dtype() == DType::I64 => Some(m.to_i64_vec()[0].max(0)),
@@ -95,7 +121,9 @@ pub fn loop_(p: &Loop, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         args.push(Arc::new(Tensor::scalar(cond)));
         args.extend(carried.iter().cloned());
         let mut outs = run_graph(body, &args, &caps)?.into_iter();
-        let cond_out = outs.next().ok_or_else(|| Error::Graph("Loop body produced no cond".into()))?;
+        let cond_out = outs
+            .next()
+            .ok_or_else(|| Error::Graph("Loop body produced no cond".into()))?;
         if cond_given {
             cond = condition(&cond_out, "Loop body cond output")?;
         }
@@ -109,7 +137,11 @@ pub fn loop_(p: &Loop, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let mut result: Vec<Tensor> = carried.into_iter().map(owned).collect();
     for (k, parts) in scans.iter().enumerate() {
         let info = body.value(body.outputs[1 + carried_n + k]);
-        result.push(if parts.is_empty() { empty_scan(info)? } else { stack(parts)? });
+        result.push(if parts.is_empty() {
+            empty_scan(info)?
+        } else {
+            stack(parts)?
+        });
     }
     Ok(result)
 }
@@ -121,7 +153,10 @@ fn empty_scan(info: &ValueInfo) -> Result<Tensor> {
     let mut shape = vec![0usize];
     if let Some(dims) = &info.shape {
         // A symbolic or unknown dim has no value here; zero keeps the tensor empty and the rank right.
-        shape.extend(dims.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { 0 }));
+        shape.extend(
+            dims.iter()
+                .map(|d| if let Dim::Fixed(n) = d { *n } else { 0 }),
+        );
     }
     Tensor::zeros(dtype, shape)
 }
@@ -184,5 +219,68 @@ mod tests {
         assert!(condition(&Tensor::from_vec(vec![2], vec![true, false]).unwrap(), "c").is_err());
         assert!(condition(&Tensor::scalar(1i64), "c").is_err());
         assert!(condition(&Tensor::from_vec(vec![1], vec![true]).unwrap(), "c").unwrap());
+    }
+
+    /// A Loop body with no nodes: `(iter, cond, x) -> (cond, x, iter)`, so the scan output
+    /// collects the iteration numbers.
+    fn counting_body() -> Graph {
+        let mut g = Graph::default();
+        let scalar = |name: &str, dtype| ValueInfo {
+            name: name.into(),
+            dtype: Some(dtype),
+            shape: Some(vec![]),
+        };
+        let i = g.add_value(scalar("i", DType::I64));
+        let c = g.add_value(scalar("c", DType::Bool));
+        let x = g.add_value(scalar("x", DType::F32));
+        g.inputs = vec![i, c, x];
+        g.outputs = vec![c, x, i];
+        g
+    }
+
+    #[test]
+    fn loop_collects_iteration_numbers() {
+        let p = Loop {
+            body: Box::new(counting_body()),
+        };
+        let (m, x) = (Tensor::scalar(3i64), Tensor::scalar(1.5f32));
+        let out = loop_(&p, &[Some(&m), None, Some(&x)]).unwrap();
+        assert_eq!(out[0].as_slice::<f32>().unwrap(), &[1.5]);
+        assert_eq!(out[1].shape(), &[3]);
+        assert_eq!(out[1].as_slice::<i64>().unwrap(), &[0, 1, 2]);
+        // Zero trips: the carried value comes back unchanged and the scan is empty.
+        let zero = Tensor::scalar(0i64);
+        let out = loop_(&p, &[Some(&zero), None, Some(&x)]).unwrap();
+        assert_eq!(
+            (out[1].shape(), out[1].dtype()),
+            (&[0usize][..], DType::I64)
+        );
+        // A false cond input runs nothing either.
+        let no = Tensor::scalar(false);
+        assert_eq!(
+            loop_(&p, &[Some(&m), Some(&no), Some(&x)]).unwrap()[1].shape(),
+            &[0]
+        );
+    }
+
+    #[test]
+    fn if_picks_the_branch_and_its_captures() {
+        let branch = |name: &str| {
+            let mut g = Graph::default();
+            let v = g.add_value(ValueInfo::named(name));
+            g.captures = vec![v];
+            g.outputs = vec![v];
+            g
+        };
+        let p = If {
+            then_branch: Box::new(branch("a")),
+            else_branch: Box::new(branch("b")),
+        };
+        let (a, b) = (Tensor::scalar(1i32), Tensor::scalar(2i32));
+        let run = |c: bool| if_(&p, &[Some(&Tensor::scalar(c)), Some(&a), Some(&b)]).unwrap();
+        assert_eq!(run(true)[0].as_slice::<i32>().unwrap(), &[1]);
+        assert_eq!(run(false)[0].as_slice::<i32>().unwrap(), &[2]);
+        let bad = Tensor::from_vec(vec![2], vec![true, true]).unwrap();
+        assert!(if_(&p, &[Some(&bad), Some(&a), Some(&b)]).is_err());
     }
 }

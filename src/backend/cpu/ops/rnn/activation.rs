@@ -10,7 +10,12 @@ use std::ops::{Add, Mul, Neg, Sub};
 
 /// A float the recurrence runs in: f32 (also for f16/bf16 models) or f64.
 pub trait Real:
-    Element + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Neg<Output = Self>
+    Element
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Neg<Output = Self>
 {
     const ZERO: Self;
     const ONE: Self;
@@ -21,7 +26,13 @@ pub trait Real:
     fn abs(self) -> Self;
     fn recip(self) -> Self;
     /// `C = A·B + (accumulate ? C : 0)`, through the shared GEMM kernels.
-    fn gemm(a: MatRef<Self>, b: MatRef<Self>, c: &mut [Self], ldc: usize, accumulate: bool) -> Result<()>;
+    fn gemm(
+        a: MatRef<Self>,
+        b: MatRef<Self>,
+        c: &mut [Self],
+        ldc: usize,
+        accumulate: bool,
+    ) -> Result<()>;
 }
 
 macro_rules! real {
@@ -47,7 +58,13 @@ macro_rules! real {
             fn recip(self) -> $t {
                 <$t>::recip(self)
             }
-            fn gemm(a: MatRef<$t>, b: MatRef<$t>, c: &mut [$t], ldc: usize, accumulate: bool) -> Result<()> {
+            fn gemm(
+                a: MatRef<$t>,
+                b: MatRef<$t>,
+                c: &mut [$t],
+                ldc: usize,
+                accumulate: bool,
+            ) -> Result<()> {
                 $gemm(a, b, c, ldc, 1.0, accumulate)
             }
         }
@@ -131,9 +148,24 @@ mod tests {
         assert_eq!(apply(Activation::Sigmoid, -1000.0f32), 0.0);
         assert!((apply(Activation::Softplus, 1000.0f64) - 1000.0).abs() < 1e-9);
         assert!((apply(Activation::Softplus, 0.0f32) - 2f32.ln()).abs() < 1e-7);
-        assert_eq!(apply(Activation::HardSigmoid { alpha: 0.2, beta: 0.5 }, 10.0f32), 1.0);
-        assert_eq!(apply(Activation::LeakyRelu { alpha: 0.1 }, -2.0f64), -(0.1f32 as f64) * 2.0);
-        assert_eq!(apply(Activation::ThresholdedRelu { alpha: 1.0 }, 0.5f32), 0.0);
+        assert_eq!(
+            apply(
+                Activation::HardSigmoid {
+                    alpha: 0.2,
+                    beta: 0.5
+                },
+                10.0f32
+            ),
+            1.0
+        );
+        assert_eq!(
+            apply(Activation::LeakyRelu { alpha: 0.1 }, -2.0f64),
+            -(0.1f32 as f64) * 2.0
+        );
+        assert_eq!(
+            apply(Activation::ThresholdedRelu { alpha: 1.0 }, 0.5f32),
+            0.0
+        );
         assert_eq!(apply(Activation::Softsign, -1.0f32), -0.5);
     }
 }

@@ -4,8 +4,8 @@
 //! <https://onnx.ai/onnx/operators/onnx__LSTM.html>, <https://onnx.ai/onnx/operators/onnx__GRU.html>,
 //! <https://onnx.ai/onnx/operators/onnx__RNN.html>
 
-use super::activation::{apply, Real};
 use super::super::gemm::MatRef;
+use super::activation::{apply, Real};
 use crate::error::Result;
 use crate::ir::{Activation, RnnKind};
 
@@ -69,7 +69,13 @@ pub fn run_direction<T: Real>(
     let rows = d.seq * d.batch;
     // All timesteps' input projections at once: [seq·batch, gates·hidden].
     let mut xw = vec![T::ZERO; rows * gh];
-    T::gemm(MatRef::row_major(x, rows, d.input, false), MatRef::row_major(wt.w, gh, d.input, true), &mut xw, gh, false)?;
+    T::gemm(
+        MatRef::row_major(x, rows, d.input, false),
+        MatRef::row_major(wt.w, gh, d.input, true),
+        &mut xw,
+        gh,
+        false,
+    )?;
     // GRU with linear_before_reset keeps Rb of the h gate inside the reset product.
     let gru_lbr = cfg.kind == RnnKind::Gru && cfg.linear_before_reset;
     let mut bias = vec![T::ZERO; gh];
@@ -78,7 +84,10 @@ pub fn run_direction<T: Real>(
     }
     let folded_rb = if gru_lbr { 2 * hs } else { gh };
     if let Some(rb) = wt.rb {
-        bias[..folded_rb].iter_mut().zip(rb).for_each(|(b, &v)| *b = *b + v);
+        bias[..folded_rb]
+            .iter_mut()
+            .zip(rb)
+            .for_each(|(b, &v)| *b = *b + v);
     }
     if wt.wb.is_some() || wt.rb.is_some() {
         for row in xw.chunks_exact_mut(gh) {
@@ -105,7 +114,14 @@ pub fn run_direction<T: Real>(
 
     let mut y = vec![T::ZERO; rows * hs];
     let mut rec = vec![T::ZERO; d.batch * gh];
-    let mut reset_h = vec![T::ZERO; if cfg.kind == RnnKind::Gru { d.batch * hs } else { 0 }];
+    let mut reset_h = vec![
+        T::ZERO;
+        if cfg.kind == RnnKind::Gru {
+            d.batch * hs
+        } else {
+            0
+        }
+    ];
     fn h_mat<T>(h: &[T], batch: usize, hs: usize) -> MatRef<'_, T> {
         MatRef::row_major(h, batch, hs, false)
     }
@@ -116,7 +132,13 @@ pub fn run_direction<T: Real>(
         let active = |b: usize| t < lens[b];
         match cfg.kind {
             RnnKind::Rnn => {
-                T::gemm(h_mat(h, d.batch, hs), MatRef::row_major(wt.r, gh, hs, true), &mut rec, gh, false)?;
+                T::gemm(
+                    h_mat(h, d.batch, hs),
+                    MatRef::row_major(wt.r, gh, hs, true),
+                    &mut rec,
+                    gh,
+                    false,
+                )?;
                 for b in (0..d.batch).filter(|&b| active(b)) {
                     for j in 0..hs {
                         let v = apply(cfg.acts[0], clip(xt[b * gh + j] + rec[b * gh + j]));
@@ -126,10 +148,18 @@ pub fn run_direction<T: Real>(
                 }
             }
             RnnKind::Lstm => {
-                T::gemm(h_mat(h, d.batch, hs), MatRef::row_major(wt.r, gh, hs, true), &mut rec, gh, false)?;
+                T::gemm(
+                    h_mat(h, d.batch, hs),
+                    MatRef::row_major(wt.r, gh, hs, true),
+                    &mut rec,
+                    gh,
+                    false,
+                )?;
                 let (f, g, hact) = (cfg.acts[0], cfg.acts[1], cfg.acts[2]);
                 for b in (0..d.batch).filter(|&b| active(b)) {
-                    let pre = |gate: usize, j: usize| xt[b * gh + gate * hs + j] + rec[b * gh + gate * hs + j];
+                    let pre = |gate: usize, j: usize| {
+                        xt[b * gh + gate * hs + j] + rec[b * gh + gate * hs + j]
+                    };
                     for j in 0..hs {
                         let peep = |k: usize| wt.p.map_or(T::ZERO, |p| p[k * hs + j]);
                         let c_prev = c[b * hs + j];
@@ -152,7 +182,13 @@ pub fn run_direction<T: Real>(
             RnnKind::Gru => {
                 let (f, g) = (cfg.acts[0], cfg.acts[1]);
                 if gru_lbr {
-                    T::gemm(h_mat(h, d.batch, hs), MatRef::row_major(wt.r, gh, hs, true), &mut rec, gh, false)?;
+                    T::gemm(
+                        h_mat(h, d.batch, hs),
+                        MatRef::row_major(wt.r, gh, hs, true),
+                        &mut rec,
+                        gh,
+                        false,
+                    )?;
                 } else {
                     // z and r first; the h gate needs (r ⊙ H)·Rhᵀ, a second product.
                     let rzr = MatRef::row_major(&wt.r[..2 * hs * hs], 2 * hs, hs, true);
@@ -164,7 +200,13 @@ pub fn run_direction<T: Real>(
                         }
                     }
                     let rh = MatRef::row_major(&wt.r[2 * hs * hs..], hs, hs, true);
-                    T::gemm(h_mat(&reset_h, d.batch, hs), rh, &mut rec[2 * hs..], gh, false)?;
+                    T::gemm(
+                        h_mat(&reset_h, d.batch, hs),
+                        rh,
+                        &mut rec[2 * hs..],
+                        gh,
+                        false,
+                    )?;
                 }
                 for b in (0..d.batch).filter(|&b| active(b)) {
                     for j in 0..hs {

@@ -21,7 +21,10 @@ pub fn rnn(p: &Rnn, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     match x.dtype() {
         DType::F64 => run_typed::<f64>(p, inputs),
         DType::F32 | DType::F16 | DType::BF16 => run_typed::<f32>(p, inputs),
-        other => Err(Error::DType(format!("{} input X must be a float tensor, got {other}", kind_name(p.kind)))),
+        other => Err(Error::DType(format!(
+            "{} input X must be a float tensor, got {other}",
+            kind_name(p.kind)
+        ))),
     }
 }
 
@@ -44,7 +47,10 @@ fn load<T: Real>(t: &Tensor) -> Cow<'_, [T]> {
 /// Checks that `t` has exactly `want` as its shape.
 fn expect_shape(name: &str, t: &Tensor, want: &[usize]) -> Result<()> {
     if t.shape() != want {
-        return Err(Error::Shape(format!("{name} must have shape {want:?}, got {:?}", t.shape())));
+        return Err(Error::Shape(format!(
+            "{name} must have shape {want:?}, got {:?}",
+            t.shape()
+        )));
     }
     Ok(())
 }
@@ -66,17 +72,36 @@ fn run_typed<T: Real>(p: &Rnn, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>
     let dtype = x.dtype();
     for (n, t) in [("W", w), ("R", r)] {
         if t.dtype() != dtype {
-            return Err(Error::DType(format!("{name} {n} is {} but X is {dtype}", t.dtype())));
+            return Err(Error::DType(format!(
+                "{name} {n} is {} but X is {dtype}",
+                t.dtype()
+            )));
         }
     }
     if x.rank() != 3 {
-        return Err(Error::Shape(format!("{name} X must be rank 3, got shape {:?}", x.shape())));
+        return Err(Error::Shape(format!(
+            "{name} X must be rank 3, got shape {:?}",
+            x.shape()
+        )));
     }
-    let dirs = if p.direction == RnnDirection::Bidirectional { 2 } else { 1 };
+    let dirs = if p.direction == RnnDirection::Bidirectional {
+        2
+    } else {
+        1
+    };
     let hs = p.hidden_size;
     let gh = cell::gates(p.kind) * hs;
-    let (seq, batch) = if p.batch_major { (x.shape()[1], x.shape()[0]) } else { (x.shape()[0], x.shape()[1]) };
-    let d = Dims { seq, batch, input: x.shape()[2], hidden: hs };
+    let (seq, batch) = if p.batch_major {
+        (x.shape()[1], x.shape()[0])
+    } else {
+        (x.shape()[0], x.shape()[1])
+    };
+    let d = Dims {
+        seq,
+        batch,
+        input: x.shape()[2],
+        hidden: hs,
+    };
     expect_shape("W", w, &[dirs, gh, d.input])?;
     expect_shape("R", r, &[dirs, gh, hs])?;
     let per_dir = p.activations.len() / dirs;
@@ -86,7 +111,10 @@ fn run_typed<T: Real>(p: &Rnn, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>
         RnnKind::Rnn => 1,
     };
     if per_dir < needed || p.activations.len() % dirs != 0 {
-        return Err(Error::Input(format!("{name} has {} activations for {dirs} direction(s)", p.activations.len())));
+        return Err(Error::Input(format!(
+            "{name} has {} activations for {dirs} direction(s)",
+            p.activations.len()
+        )));
     }
 
     let opt = |i: usize, what: &str, shape: &[usize]| -> Result<Option<Cow<'_, [T]>>> {
@@ -94,21 +122,40 @@ fn run_typed<T: Real>(p: &Rnn, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>
             return Ok(None);
         };
         if t.dtype() != dtype {
-            return Err(Error::DType(format!("{name} {what} is {} but X is {dtype}", t.dtype())));
+            return Err(Error::DType(format!(
+                "{name} {what} is {} but X is {dtype}",
+                t.dtype()
+            )));
         }
         expect_shape(what, t, shape)?;
         Ok(Some(load::<T>(t)))
     };
     let bias = opt(3, "B", &[dirs, 2 * gh])?;
-    let state_shape = if p.batch_major { [batch, dirs, hs] } else { [dirs, batch, hs] };
+    let state_shape = if p.batch_major {
+        [batch, dirs, hs]
+    } else {
+        [dirs, batch, hs]
+    };
     let h0 = opt(5, "initial_h", &state_shape)?;
     let is_lstm = p.kind == RnnKind::Lstm;
-    let c0 = if is_lstm { opt(6, "initial_c", &state_shape)? } else { None };
-    let peep = if is_lstm { opt(7, "P", &[dirs, 3 * hs])? } else { None };
+    let c0 = if is_lstm {
+        opt(6, "initial_c", &state_shape)?
+    } else {
+        None
+    };
+    let peep = if is_lstm {
+        opt(7, "P", &[dirs, 3 * hs])?
+    } else {
+        None
+    };
     let lens = sequence_lens(opt_input(inputs, 4), batch, seq)?;
 
     let x_all = load::<T>(x);
-    let x_seq: Cow<[T]> = if p.batch_major { Cow::Owned(swap01(&x_all, batch, seq, d.input)) } else { x_all };
+    let x_seq: Cow<[T]> = if p.batch_major {
+        Cow::Owned(swap01(&x_all, batch, seq, d.input))
+    } else {
+        x_all
+    };
     // States are kept direction-major, [dirs, batch, hidden].
     let state = |s: Option<Cow<[T]>>| -> Vec<T> {
         match s {
@@ -131,17 +178,30 @@ fn run_typed<T: Real>(p: &Rnn, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>
             linear_before_reset: p.linear_before_reset,
             input_forget: p.input_forget,
         };
-        let b = bias.as_deref().map(|b| &b[dir * 2 * gh..(dir + 1) * 2 * gh]);
+        let b = bias
+            .as_deref()
+            .map(|b| &b[dir * 2 * gh..(dir + 1) * 2 * gh]);
         let wt = Weights {
             w: &w[dir * gh * d.input..(dir + 1) * gh * d.input],
             r: &r[dir * gh * hs..(dir + 1) * gh * hs],
             wb: b.map(|b| &b[..gh]),
             rb: b.map(|b| &b[gh..]),
-            p: peep.as_deref().map(|p| &p[dir * 3 * hs..(dir + 1) * 3 * hs]),
+            p: peep
+                .as_deref()
+                .map(|p| &p[dir * 3 * hs..(dir + 1) * 3 * hs]),
         };
         let reverse = p.direction == RnnDirection::Reverse || dir == 1;
         let st = dir * batch * hs..(dir + 1) * batch * hs;
-        let y = cell::run_direction(&cfg, d, &wt, &x_seq, &lens, reverse, &mut h[st.clone()], &mut c[st])?;
+        let y = cell::run_direction(
+            &cfg,
+            d,
+            &wt,
+            &x_seq,
+            &lens,
+            reverse,
+            &mut h[st.clone()],
+            &mut c[st],
+        )?;
         ys.push(y);
     }
 
@@ -173,7 +233,11 @@ fn run_typed<T: Real>(p: &Rnn, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>
             finish(s, vec![dirs, batch, hs])
         }
     };
-    let y_shape = if p.batch_major { vec![batch, seq, dirs, hs] } else { vec![seq, dirs, batch, hs] };
+    let y_shape = if p.batch_major {
+        vec![batch, seq, dirs, hs]
+    } else {
+        vec![seq, dirs, batch, hs]
+    };
     let mut outs = vec![finish(y, y_shape)?, state_out(h)?];
     if is_lstm {
         outs.push(state_out(c)?);
@@ -214,7 +278,11 @@ mod tests {
             RnnKind::Gru => vec![Activation::Sigmoid, Activation::Tanh],
             RnnKind::Rnn => vec![Activation::Tanh],
         };
-        let n = if direction == RnnDirection::Bidirectional { 2 } else { 1 };
+        let n = if direction == RnnDirection::Bidirectional {
+            2
+        } else {
+            1
+        };
         Rnn {
             kind,
             hidden_size: hidden,
@@ -239,7 +307,10 @@ mod tests {
         let h2 = (1.0 + 2.0 * h1).tanh();
         assert_eq!(out[0].shape(), &[2, 1, 1, 1]);
         let y = out[0].as_slice::<f32>().unwrap();
-        assert!((y[0] - h1).abs() < 1e-6 && (y[1] - h2).abs() < 1e-6, "{y:?}");
+        assert!(
+            (y[0] - h1).abs() < 1e-6 && (y[1] - h2).abs() < 1e-6,
+            "{y:?}"
+        );
         assert_eq!(out[1].as_slice::<f32>().unwrap(), &[y[1]]);
     }
 
@@ -250,7 +321,8 @@ mod tests {
         let x = Tensor::from_vec(vec![1, 1, 1], vec![7.0f32]).unwrap();
         let w = Tensor::zeros(DType::F32, vec![1, 4, 1]).unwrap();
         let r = Tensor::zeros(DType::F32, vec![1, 4, 1]).unwrap();
-        let b = Tensor::from_vec(vec![1, 8], vec![1.0f32, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+        let b =
+            Tensor::from_vec(vec![1, 8], vec![1.0f32, 2.0, 3.0, 4.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
         let out = rnn(&p, &[Some(&x), Some(&w), Some(&r), Some(&b)]).unwrap();
         let sig = |v: f32| 1.0 / (1.0 + (-v).exp());
         let c = sig(1.0) * 4f32.tanh();
@@ -279,33 +351,5 @@ mod tests {
         let w = Tensor::zeros(DType::F32, vec![1, 5, 3]).unwrap();
         let r = Tensor::zeros(DType::F32, vec![1, 6, 2]).unwrap();
         assert!(rnn(&p, &[Some(&x), Some(&w), Some(&r)]).is_err());
-    }
-}
-#[cfg(test)]
-mod tmp_ort_check {
-    #[test]
-    fn tmp_ort_cases() {
-        let Ok(root) = std::env::var("RNN_CASES") else { return };
-        let mut dirs: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-        dirs.sort();
-        for d in dirs {
-            let m = crate::onnx::load_model(&d.join("model.onnx")).unwrap();
-            let mut s = crate::runtime::Session::new(&m, "cpu", &crate::backend::CompileOptions { threads: Some(2) }).unwrap();
-            let mut feed = std::collections::HashMap::new();
-            for (i, info) in s.inputs().to_vec().iter().enumerate() {
-                let t = crate::onnx::tensor_proto::read_tensor_pb(&d.join(format!("test_data_set_0/input_{i}.pb"))).unwrap();
-                feed.insert(info.name.clone(), t);
-            }
-            let got = s.run(&feed).unwrap();
-            let mut worst = 0f64;
-            for (i, (_, g)) in got.iter().enumerate() {
-                let e = crate::onnx::tensor_proto::read_tensor_pb(&d.join(format!("test_data_set_0/output_{i}.pb"))).unwrap();
-                assert_eq!(g.shape(), e.shape());
-                for (a, b) in g.to_vec::<f64>().iter().zip(e.to_vec::<f64>()) {
-                    worst = worst.max((a - b).abs() / (b.abs() + 1e-6).max(1e-2));
-                }
-            }
-            println!("{}: worst rel err {worst:.2e}", d.display());
-        }
     }
 }
