@@ -88,17 +88,8 @@ impl DType {
 
     /// The name ONNX uses for a `TensorProto.DataType` code, for error messages.
     pub fn onnx_name(code: i32) -> &'static str {
-        match code {
-            0 => "UNDEFINED",
-            8 => "STRING",
-            14 => "COMPLEX64",
-            15 => "COMPLEX128",
-            17..=20 | 23 | 24 => "FLOAT8",
-            21 => "UINT4",
-            22 => "INT4",
-            25 => "FLOAT4E2M1",
-            c => DType::from_onnx(c).map(|d| d.name()).unwrap_or("UNKNOWN"),
-        }
+        use crate::onnx::proto::tensor_proto::DataType;
+        DataType::try_from(code).map(|d| d.as_str_name()).unwrap_or("UNKNOWN")
     }
 
     /// The lowercase name used in CLI output (numpy's spelling).
