@@ -56,6 +56,11 @@ pub enum Error {
     #[error("backend '{backend}': {msg}")]
     Backend { backend: String, msg: String },
 
+    /// A plan file that cannot be used: truncated, corrupted, another format version, or built for
+    /// another backend. `rebuild` is the command that makes a usable one.
+    #[error("{path}: {msg}; rebuild it with `{rebuild}`")]
+    Plan { path: String, msg: String, rebuild: String },
+
     #[error("{0}")]
     Other(String),
 }

@@ -9,17 +9,24 @@
 //! - [`passes`] rewrite the graph through [`ir::Patch`], verified after each pass.
 //! - [`backend`] compiles a graph for a device; `cpu` is always there and is the reference every
 //!   other backend is tested against.
-//! - [`runtime::Session`] checks inputs against the model's declared names, dtypes and shapes, runs,
-//!   and returns named outputs.
+//! - [`plan`] is an optimized model saved as an engine file (`rtforge build`): graph, aligned weights,
+//!   fingerprint, shape profiles, per-backend payloads; loaded with full validation.
+//! - [`runtime::Session`] checks inputs against the model's declared names, dtypes and shapes (and a
+//!   plan's profiles), runs, and returns named outputs.
+//! - [`bench`] measures a session as trtexec does (warm-up, iteration and duration limits,
+//!   per-query traces) and reports trtexec's performance summary, speedups, JSON and Markdown.
 //! - [`zoo`] writes real architectures (ResNet, MobileNetV2, BERT) as ONNX with seeded weights.
-//! - [`cli`] is the `rtforge` command (`inspect`, `run`, `zoo`).
+//! - [`cli`] is the `rtforge` command (`build`, `inspect`, `run`, `bench`, `zoo`).
 
 pub mod backend;
+pub mod bench;
 pub mod cli;
 pub mod error;
 pub mod ir;
 pub mod onnx;
 pub mod passes;
+pub mod plan;
+pub mod precision;
 pub mod runtime;
 pub mod tensor;
 pub mod zoo;

@@ -6,6 +6,7 @@ pub mod cpu;
 
 use crate::error::{Error, Result};
 use crate::ir::Model;
+use crate::plan::Precision;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -26,6 +27,10 @@ pub trait Backend: Send + Sync {
     /// `Ok` when this machine can run the backend, otherwise the reason it cannot.
     fn available(&self) -> Result<(), Unavailable>;
     fn compile(&self, model: &Model, opts: &CompileOptions) -> Result<Arc<dyn Engine>>;
+    /// The precisions this backend has kernels for; `rtforge build` refuses any other.
+    fn precisions(&self) -> &'static [Precision] {
+        &[Precision::Fp32]
+    }
 }
 
 /// A compiled model, shared by sessions.
@@ -34,6 +39,11 @@ pub trait Engine: Send + Sync {
     /// Runs the model on inputs given in the order of the graph's inputs; returns the outputs in the
     /// order of the graph's outputs.
     fn run(&self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<Tensor>>;
+    /// The most bytes of activations (intermediate tensors, not weights or inputs) held at once by
+    /// any run so far; `None` when the backend does not track it.
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Every backend compiled into this build, available or not.

@@ -1,15 +1,17 @@
-//! `rtforge inspect MODEL [--json]`: what a model needs and holds, like `saved_model_cli show`.
+//! `rtforge inspect MODEL_OR_PLAN [--json]`: what a model needs and holds, like `saved_model_cli
+//! show`; for a plan also how and for what it was built.
 
 use super::model_source;
 use anyhow::Result;
 use clap::Args;
 use crate::ir::{Dim, ValueInfo};
+use crate::plan::{format_dims, Plan};
 use crate::Model;
 use serde_json::{json, Value};
 
 #[derive(Args, Debug)]
 pub struct InspectArgs {
-    /// An .onnx file, or zoo:NAME.
+    /// An .onnx file, a plan from `rtforge build`, or zoo:NAME.
     pub model: String,
     /// Print JSON instead of text.
     #[arg(long)]
@@ -17,13 +19,72 @@ pub struct InspectArgs {
 }
 
 pub fn run(a: InspectArgs) -> Result<()> {
-    let model = model_source::load(&a.model, None)?;
+    let loaded = model_source::open(&a.model, None)?;
+    let model = loaded.model();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&to_json(&a.model, &model))?);
+        let mut j = to_json(&a.model, model);
+        if let Some(p) = loaded.plan() {
+            j["plan"] = plan_json(p, &a.model);
+        }
+        println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
-        print!("{}", to_text(&a.model, &model));
+        print!("{}", to_text(&a.model, model));
+        if let Some(p) = loaded.plan() {
+            print!("{}", plan_text(p, &a.model));
+        }
     }
     Ok(())
+}
+
+/// The plan's own header: fingerprint, build options, profiles, payloads, file size.
+pub fn plan_json(p: &Plan, path: &str) -> Value {
+    let size = std::fs::metadata(path).map(|m| m.len()).ok();
+    json!({
+        "precision": p.precision(),
+        "backend": p.backend(),
+        "fingerprint": p.fingerprint,
+        "build": p.build,
+        "profiles": p.profiles,
+        "payloads": p.payloads.iter().map(|(k, v)| (k.clone(), json!(v.len()))).collect::<serde_json::Map<_, _>>(),
+        "bytes": size,
+    })
+}
+
+pub fn plan_text(p: &Plan, path: &str) -> String {
+    use std::fmt::Write;
+    let f = &p.fingerprint;
+    let mut s = String::new();
+    let _ = writeln!(s, "plan:");
+    let _ = writeln!(s, "  backend: {}   precision: {}", f.backend, f.precision);
+    let _ = writeln!(s, "  built by: rtforge {}", f.rtforge);
+    if let Some(d) = &f.device_name {
+        let _ = writeln!(s, "  device: {d} (compute capability {})", f.compute_capability.as_deref().unwrap_or("?"));
+    }
+    let b = &p.build;
+    let batch = b.batch.map(|n| format!("   batch: {n}")).unwrap_or_default();
+    let threads = b.threads.map_or("all cores".to_string(), |n| n.to_string());
+    let _ = writeln!(s, "  built from: {}{batch}   -O{}   threads: {threads}", b.source, b.opt_level);
+    if p.profiles.is_empty() {
+        let _ = writeln!(s, "  profiles: none (any shape the model accepts)");
+    }
+    for (i, prof) in p.profiles.iter().enumerate() {
+        let _ = writeln!(s, "  profile {i}:");
+        for ip in &prof.inputs {
+            let (lo, mid, hi) = (format_dims(&ip.min), format_dims(&ip.opt), format_dims(&ip.max));
+            if ip.is_fixed() {
+                let _ = writeln!(s, "    {}: {lo} (fixed)", ip.name);
+            } else {
+                let _ = writeln!(s, "    {}: min {lo}  opt {mid}  max {hi}", ip.name);
+            }
+        }
+    }
+    for (name, bytes) in &p.payloads {
+        let _ = writeln!(s, "  payload {name}: {}", human_bytes(bytes.len()));
+    }
+    if let Ok(m) = std::fs::metadata(path) {
+        let _ = writeln!(s, "  file: {}", human_bytes(m.len() as usize));
+    }
+    s
 }
 
 fn dim_json(d: &Dim) -> Value {

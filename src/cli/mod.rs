@@ -1,9 +1,13 @@
 //! The `rtforge` command line: clap derive, one file per subcommand, doc comments as `--help`.
 //! trtexec's camelCase spellings are accepted as aliases where an option has one.
 
+mod bench;
+mod bench_model;
+mod build;
 mod inspect;
 mod input_expr;
 mod model_source;
+mod progress;
 mod run;
 mod summary;
 mod zoo;
@@ -24,10 +28,15 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Show a model's inputs, outputs, opsets, op counts and parameters.
+    /// Optimize a model and write an engine plan (trtexec's build phase).
+    Build(build::BuildArgs),
+    /// Show a model's or plan's inputs, outputs, opsets, op counts and parameters; for a plan also
+    /// its precision, backend, fingerprint, profiles and build options.
     Inspect(inspect::InspectArgs),
     /// Run a model once on given (or seeded random) inputs and save or summarize its outputs.
     Run(run::RunArgs),
+    /// Benchmark a model as trtexec does: warm-up, timed queries, performance summary, speedup table.
+    Bench(bench::BenchArgs),
     /// List or export the built-in models.
     #[command(subcommand)]
     Zoo(zoo::ZooCommand),
@@ -38,8 +47,10 @@ pub fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     match cli.command {
+        Command::Build(a) => build::run(a, cli.verbose),
         Command::Inspect(a) => inspect::run(a),
         Command::Run(a) => run::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Zoo(z) => zoo::run(z),
     }
 }

@@ -6,17 +6,18 @@ use super::summary::{sanitize, Summary};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use crate::backend::CompileOptions;
-use crate::ir::Dim;
+use crate::bench::inputs::{check_shape_names, index_bounds, parse_shapes, synthesize};
+use crate::ir::ValueInfo;
 use crate::runtime::describe_inputs;
-use crate::tensor::{random::random_tensor, read_npy, write_npy};
-use crate::{Session, Tensor};
+use crate::tensor::{read_npy, write_npy};
+use crate::Tensor;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// An .onnx file, or zoo:NAME.
+    /// An .onnx file, a plan from `rtforge build`, or zoo:NAME.
     pub model: String,
     /// An input as NAME=FILE.npy or NAME=EXPR (a nested list such as "x=[[1,2,3]]", cast to the
     /// input's dtype). Repeat for each input.
@@ -37,9 +38,9 @@ pub struct RunArgs {
     /// Write each output to DIR/<name>.npy.
     #[arg(long, short = 'o', value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// Backend to run on.
-    #[arg(long, default_value = "cpu")]
-    pub backend: String,
+    /// Backend to run on (default: the plan's backend, or cpu for a model).
+    #[arg(long)]
+    pub backend: Option<String>,
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -48,35 +49,18 @@ pub struct RunArgs {
     pub json: bool,
 }
 
-/// Parses `NAME:1x3x224x224,NAME2:...`.
-pub fn parse_shapes(s: &str) -> Result<HashMap<String, Vec<usize>>> {
-    let mut m = HashMap::new();
-    for part in s.split(',').filter(|p| !p.is_empty()) {
-        let (name, dims) = part.rsplit_once(':').with_context(|| format!("--shapes '{part}': expected NAME:DIMS"))?;
-        let dims: Vec<usize> = if dims.is_empty() {
-            vec![]
-        } else {
-            dims.split('x')
-                .map(|d| d.parse::<usize>().with_context(|| format!("--shapes '{part}': '{d}' is not a dimension")))
-                .collect::<Result<_>>()?
-        };
-        m.insert(name.to_string(), dims);
-    }
-    Ok(m)
-}
-
 pub fn run(a: RunArgs) -> Result<()> {
-    let model = model_source::load(&a.model, a.batch)?;
+    let loaded = model_source::open(&a.model, a.batch)?;
     if a.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
-    let mut session = Session::new(&model, &a.backend, &CompileOptions { threads: a.threads })?;
+    let mut session = loaded.session(a.backend.as_deref(), &CompileOptions { threads: a.threads })?;
     let infos = session.inputs().to_vec();
-    let shapes = a.shapes.as_deref().map(parse_shapes).transpose()?.unwrap_or_default();
-    for name in shapes.keys() {
-        if !infos.iter().any(|i| &i.name == name) {
-            bail!("--shapes names '{name}', which is not an input; the model needs: {}", describe_inputs(&infos));
-        }
+    let mut shapes = a.shapes.as_deref().map(parse_shapes).transpose()?.unwrap_or_default();
+    check_shape_names(&infos, &shapes)?;
+    // Random inputs for a plan default to the shapes its profile is tuned for.
+    for ip in loaded.plan().and_then(|p| p.profiles.first()).map_or(&[][..], |p| &p.inputs[..]) {
+        shapes.entry(ip.name.clone()).or_insert_with(|| ip.opt.clone());
     }
     let mut feed: HashMap<String, Tensor> = HashMap::new();
     for arg in &a.inputs {
@@ -99,15 +83,8 @@ pub fn run(a: RunArgs) -> Result<()> {
                 describe_inputs(&infos)
             );
         }
-        for (k, info) in missing.into_iter().enumerate() {
-            let shape = match shapes.get(&info.name) {
-                Some(s) => s.clone(),
-                None => concrete_shape(&info.name, info.shape.as_deref())?,
-            };
-            let dtype = info.dtype.with_context(|| format!("input '{}' has no declared dtype", info.name))?;
-            let t = random_tensor(dtype, &shape, a.seed.wrapping_add(k as u64))?;
-            feed.insert(info.name.clone(), t);
-        }
+        let missing: Vec<ValueInfo> = missing.into_iter().cloned().collect();
+        feed.extend(synthesize(&missing, &shapes, &index_bounds(&loaded.model().graph), a.seed)?);
     }
     let start = Instant::now();
     let outputs = session.run(&feed)?;
@@ -151,16 +128,4 @@ pub fn run(a: RunArgs) -> Result<()> {
         println!("ran {} on {} in {:.2} ms", a.model, session.backend(), elapsed.as_secs_f64() * 1e3);
     }
     Ok(())
-}
-
-/// The declared shape when every dim is fixed; otherwise an error asking for --shapes.
-fn concrete_shape(name: &str, shape: Option<&[Dim]>) -> Result<Vec<usize>> {
-    let shape = shape.with_context(|| format!("input '{name}' has no declared shape; give --shapes {name}:DIMS"))?;
-    shape
-        .iter()
-        .map(|d| match d {
-            Dim::Fixed(n) => Ok(*n),
-            other => bail!("input '{name}' has the free dimension '{other}'; give --shapes {name}:DIMS (e.g. 1x3x224x224)"),
-        })
-        .collect()
 }

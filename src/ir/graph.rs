@@ -10,15 +10,15 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Index of a value in [`Graph::values`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ValueId(pub usize);
 
 /// Index of a node in [`Graph::nodes`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct NodeId(pub usize);
 
 /// One dimension of a declared or inferred shape.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Dim {
     Fixed(usize),
     /// A named dimension (`dim_param`), bound when inputs arrive.
@@ -42,7 +42,7 @@ pub fn format_shape(shape: &[Dim]) -> String {
 }
 
 /// What is known about a value before running.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct ValueInfo {
     pub name: String,
     pub dtype: Option<DType>,
@@ -66,7 +66,7 @@ impl ValueInfo {
 }
 
 /// One operation with its input and output values. An absent optional input or output is `None`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     pub name: String,
     pub op: Op,
@@ -81,7 +81,7 @@ impl Node {
 }
 
 /// A graph (the main one or an If/Loop body).
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Graph {
     pub name: String,
     pub values: Vec<ValueInfo>,
@@ -91,6 +91,9 @@ pub struct Graph {
     /// Values the caller provides (initializers are not listed here).
     pub inputs: Vec<ValueId>,
     pub outputs: Vec<ValueId>,
+    /// Not part of the serde form: plan files store weights as aligned raw blobs beside the graph
+    /// (see `crate::plan`), so serializing a graph alone drops them.
+    #[serde(skip)]
     pub initializers: BTreeMap<ValueId, Arc<Tensor>>,
     /// For subgraphs: the outer-scope values this graph reads, as inner values. The owning node
     /// feeds them, in this order, from its trailing inputs.
@@ -214,7 +217,7 @@ impl Graph {
 }
 
 /// An imported model: the main graph plus what the file said about itself.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Model {
     pub graph: Graph,
     /// Opset version per domain (`""` is the default ONNX domain).
@@ -222,7 +225,8 @@ pub struct Model {
     pub ir_version: i64,
     pub producer_name: String,
     pub producer_version: String,
-    /// Where it was loaded from, for error messages.
+    /// Where it was loaded from, for error messages (not serialized: a plan sets it to its own path).
+    #[serde(skip)]
     pub source: String,
 }
 

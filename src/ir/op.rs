@@ -10,7 +10,7 @@ use super::Graph;
 use crate::tensor::{DType, Tensor};
 
 /// One operation. An exhaustive `match` over this enum in each backend shows which ops it lacks.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Op {
     // --- elementwise ---
     Unary(Unary),
@@ -37,7 +37,7 @@ pub enum Op {
     InstanceNormalization(InstanceNormalization),
     LayerNormalization(LayerNormalization),
     Gemm(Gemm),
-    MatMul,
+    MatMul(MatMul),
     Einsum(Einsum),
     // --- shape and data movement ---
     Reshape(Reshape),
@@ -80,6 +80,9 @@ pub enum Op {
     // --- quantization ---
     QuantizeLinear(Quantize),
     DequantizeLinear(Quantize),
+    // --- fused by the optimizer (no ONNX node imports as these) ---
+    Attention(Attention),
+    ElementwiseChain(ElementwiseChain),
 }
 
 impl Op {
@@ -120,7 +123,7 @@ impl Op {
             Op::InstanceNormalization(_) => "InstanceNormalization",
             Op::LayerNormalization(_) => "LayerNormalization",
             Op::Gemm(_) => "Gemm",
-            Op::MatMul => "MatMul",
+            Op::MatMul(_) => "MatMul",
             Op::Einsum(_) => "Einsum",
             Op::Reshape(_) => "Reshape",
             Op::Flatten(_) => "Flatten",
@@ -168,6 +171,8 @@ impl Op {
             },
             Op::QuantizeLinear(_) => "QuantizeLinear",
             Op::DequantizeLinear(_) => "DequantizeLinear",
+            Op::Attention(_) => "Attention",
+            Op::ElementwiseChain(_) => "ElementwiseChain",
         }
     }
 
@@ -184,7 +189,7 @@ impl Op {
 // ---------------------------------------------------------------- elementwise
 
 /// Unary elementwise ops; parameters of the activation functions travel in the kind.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum UnaryKind {
     Relu,
     LeakyRelu { alpha: f32 },
@@ -281,13 +286,13 @@ impl UnaryKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Unary {
     pub kind: UnaryKind,
 }
 
 /// Binary elementwise ops with multidirectional (numpy) broadcasting.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum BinaryKind {
     Add,
     Sub,
@@ -336,12 +341,12 @@ impl BinaryKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Binary {
     pub kind: BinaryKind,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum VariadicKind {
     Min,
     Max,
@@ -349,33 +354,33 @@ pub enum VariadicKind {
     Mean,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Variadic {
     pub kind: VariadicKind,
 }
 
 /// Clip: bounds from attributes (opset < 11) or from inputs 1 and 2.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Clip {
     pub min: Option<f32>,
     pub max: Option<f32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cast {
     pub to: DType,
 }
 
 /// Dropout at inference is the identity; `ratio`/`training_mode` inputs are accepted and ignored
 /// unless training mode is requested, which import rejects.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Dropout {
     pub ratio: f32,
 }
 
 /// Softmax / LogSoftmax / Hardmax. `coerce_2d` is the opset < 13 semantics: the input is viewed as
 /// 2-D `[prod(dims[..axis]), prod(dims[axis..])]` and normalized along the second dimension.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Softmax {
     pub axis: i64,
     pub coerce_2d: bool,
@@ -383,7 +388,7 @@ pub struct Softmax {
 
 // ---------------------------------------------------------------- nn layers
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AutoPad {
     NotSet,
     SameUpper,
@@ -393,7 +398,7 @@ pub enum AutoPad {
 
 /// Conv. Spatial attributes are empty when the model left them to their defaults; kernels take
 /// `kernel_shape` from the weight when it is empty.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Conv {
     pub auto_pad: AutoPad,
     pub dilations: Vec<usize>,
@@ -402,16 +407,18 @@ pub struct Conv {
     /// `[x1_begin, x2_begin, ..., x1_end, x2_end, ...]` as ONNX orders them.
     pub pads: Vec<usize>,
     pub strides: Vec<usize>,
+    /// Residual add and activation fused in by the optimizer; none on import.
+    pub epilogue: Epilogue,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConvTranspose {
     pub conv: Conv,
     pub output_padding: Vec<usize>,
     pub output_shape: Vec<usize>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum PoolKind {
     Max,
     Average,
@@ -419,7 +426,7 @@ pub enum PoolKind {
     Lp(i64),
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pool {
     pub kind: PoolKind,
     pub auto_pad: AutoPad,
@@ -433,70 +440,111 @@ pub struct Pool {
     pub storage_order: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GlobalPool {
     pub kind: PoolKind,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchNormalization {
     pub epsilon: f32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct InstanceNormalization {
     pub epsilon: f32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LayerNormalization {
     pub axis: i64,
     pub epsilon: f32,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Gemm {
     pub alpha: f32,
     pub beta: f32,
     pub trans_a: bool,
     pub trans_b: bool,
+    /// Activation fused in by the optimizer (applied after `+ beta·C`); none on import.
+    pub activation: Option<FusedActivation>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// MatMul with numpy broadcasting. Inputs: A, B, then what the optimizer fused in: an optional
+/// bias (input 2, broadcast along the last axis) and an optional residual (input 3).
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct MatMul {
+    pub epilogue: Epilogue,
+}
+
+/// An activation a producer applies to each element of its result before writing it.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum FusedActivation {
+    Unary(UnaryKind),
+    /// Clip with constant bounds (`None`: unbounded on that side).
+    Clip { min: Option<f32>, max: Option<f32> },
+}
+
+impl FusedActivation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            FusedActivation::Unary(k) => k.name(),
+            FusedActivation::Clip { .. } => "Clip",
+        }
+    }
+}
+
+/// What a Conv or MatMul does to its product before writing it, in this order: the bias (its own
+/// input), `+ residual` (the node's input 3, same shape as the output), then the activation.
+/// Set only by the fusion passes; an imported node has the default (nothing).
+#[derive(Clone, Copy, Debug, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Epilogue {
+    pub residual: bool,
+    pub activation: Option<FusedActivation>,
+}
+
+impl Epilogue {
+    pub fn is_empty(&self) -> bool {
+        !self.residual && self.activation.is_none()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Einsum {
     pub equation: String,
 }
 
 // ---------------------------------------------------------------- shape and data movement
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reshape {
     pub allowzero: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Flatten {
     pub axis: i64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Transpose {
     /// `None`: reverse the dimensions.
     pub perm: Option<Vec<usize>>,
 }
 
 /// Squeeze / Unsqueeze axes: from the attribute (older opsets) or, when `None`, input 1.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Axes {
     pub axes: Option<Vec<i64>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Concat {
     pub axis: i64,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Split {
     pub axis: i64,
     /// The `split` attribute (opset < 13); `None` means input 1 or an even split.
@@ -505,24 +553,24 @@ pub struct Split {
 }
 
 /// Slice: `starts`/`ends`/`axes` are attributes before opset 10, inputs after.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Slice {
     pub starts: Option<Vec<i64>>,
     pub ends: Option<Vec<i64>>,
     pub axes: Option<Vec<i64>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Gather {
     pub axis: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GatherND {
     pub batch_dims: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ScatterReduction {
     None,
     Add,
@@ -531,31 +579,31 @@ pub enum ScatterReduction {
     Min,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScatterND {
     pub reduction: ScatterReduction,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ScatterElements {
     pub axis: i64,
     pub reduction: ScatterReduction,
 }
 
 /// Shape with the opset-15 `start`/`end` slice.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ShapeOf {
     pub start: i64,
     pub end: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConstantOfShape {
     /// One-element tensor giving the fill value and dtype; `None` is f32 zero.
     pub value: Option<Tensor>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PadMode {
     Constant,
     Reflect,
@@ -563,7 +611,7 @@ pub enum PadMode {
     Wrap,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Pad {
     pub mode: PadMode,
     /// The `pads` attribute (opset < 11); `None` means input 1.
@@ -572,14 +620,14 @@ pub struct Pad {
     pub value: Option<f32>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ResizeMode {
     Nearest,
     Linear,
     Cubic,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CoordTransform {
     HalfPixel,
     HalfPixelSymmetric,
@@ -589,7 +637,7 @@ pub enum CoordTransform {
     TfCropAndResize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NearestMode {
     RoundPreferFloor,
     RoundPreferCeil,
@@ -597,7 +645,7 @@ pub enum NearestMode {
     Ceil,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum KeepAspect {
     Stretch,
     NotLarger,
@@ -605,7 +653,7 @@ pub enum KeepAspect {
 }
 
 /// Resize (and the older Upsample, imported as Resize with `scales` from input 1 or the attribute).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Resize {
     pub mode: ResizeMode,
     pub coord: CoordTransform,
@@ -623,31 +671,31 @@ pub struct Resize {
     pub scales_attr: Option<Vec<f32>>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DepthToSpace {
     pub blocksize: usize,
     /// CRD mode when true, DCR (the default) when false.
     pub crd: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SpaceToDepth {
     pub blocksize: usize,
     /// CRD output channel order (the opset-28 `mode`) when true, DCR (the default) when false.
     pub crd: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Trilu {
     pub upper: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct OneHot {
     pub axis: i64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EyeLike {
     pub dtype: Option<DType>,
     pub k: i64,
@@ -655,7 +703,7 @@ pub struct EyeLike {
 
 // ---------------------------------------------------------------- reductions
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ReduceKind {
     Sum,
     Mean,
@@ -686,7 +734,7 @@ impl ReduceKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reduce {
     pub kind: ReduceKind,
     /// The `axes` attribute (older opsets); `None` means input 1, or all axes when that is absent.
@@ -695,7 +743,7 @@ pub struct Reduce {
     pub noop_with_empty_axes: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ArgReduce {
     pub max: bool,
     pub axis: i64,
@@ -703,7 +751,7 @@ pub struct ArgReduce {
     pub select_last_index: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TopK {
     pub axis: i64,
     pub largest: bool,
@@ -712,7 +760,7 @@ pub struct TopK {
     pub k: Option<i64>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CumSum {
     pub exclusive: bool,
     pub reverse: bool,
@@ -722,35 +770,35 @@ pub struct CumSum {
 
 /// If. The node's inputs are `[cond, then captures..., else captures...]`, where each branch's
 /// `captures` lists the outer-scope values it reads (see [`Graph::captures`]).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct If {
     pub then_branch: Box<Graph>,
     pub else_branch: Box<Graph>,
 }
 
 /// Loop. The node's inputs are `[M, cond, v_initial..., body captures...]`.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Loop {
     pub body: Box<Graph>,
 }
 
 // ---------------------------------------------------------------- recurrent
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RnnKind {
     Lstm,
     Gru,
     Rnn,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RnnDirection {
     Forward,
     Reverse,
     Bidirectional,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Activation {
     Relu,
     Tanh,
@@ -766,7 +814,7 @@ pub enum Activation {
 }
 
 /// LSTM, GRU and RNN share their attribute set.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rnn {
     pub kind: RnnKind,
     pub hidden_size: usize,
@@ -785,7 +833,7 @@ pub struct Rnn {
 
 // ---------------------------------------------------------------- quantization
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Quantize {
     pub axis: i64,
     pub saturate: bool,
@@ -794,4 +842,50 @@ pub struct Quantize {
     /// QuantizeLinear's `output_dtype` (opset 21) when the zero point is absent; DequantizeLinear's
     /// is the scale's dtype.
     pub output_dtype: Option<DType>,
+}
+
+// ---------------------------------------------------------------- fused by the optimizer
+
+/// Scaled dot-product attention, fused by `passes::FuseAttention` from
+/// `MatMul(Q, Kᵀ) → Div/Mul(scale) → [Add(mask)] → Softmax(last axis) → MatMul(·, V)`.
+/// Inputs: Q `[.., S, d]`, Kᵀ `[.., d, S_kv]` (already transposed, as the pattern reads it),
+/// V `[.., S_kv, d_v]` and, when `has_mask`, an additive mask broadcastable to the scores
+/// `[.., S, S_kv]`; leading dims broadcast as MatMul's do. Output `[.., S, d_v]`:
+/// `softmax(scale · Q·Kᵀ + mask) · V`. Not ONNX's opset-23 Attention, which takes K untransposed.
+/// <https://onnx.ai/onnx/operators/onnx__Attention.html>
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Attention {
+    /// Multiplies the scores before the mask is added (`1/c` for a `Div` by `c`).
+    pub scale: f32,
+    /// Whether input 3 (the additive mask) is present.
+    pub has_mask: bool,
+}
+
+/// A run of elementwise float ops on one tensor, fused by `passes::FuseElementwise` and applied
+/// per element in one pass: each step reads the previous step's result. The output has the
+/// input's dtype and shape.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ElementwiseChain {
+    pub steps: Vec<ChainStep>,
+}
+
+/// One step of an [`ElementwiseChain`].
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum ChainStep {
+    /// A unary float op (never Not, BitwiseNot, IsNaN or IsInf).
+    Unary(UnaryKind),
+    /// A binary op with a constant operand: `x op c`, or `c op x` when `constant_first`.
+    Binary { op: ChainOp, constant: f32, constant_first: bool },
+}
+
+/// The binary ops a chain step can apply (Max/Min are ONNX's two-input variadic forms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ChainOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Max,
+    Min,
 }

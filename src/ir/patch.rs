@@ -56,6 +56,15 @@ impl Patch {
             && self.initializers.is_empty()
     }
 
+    /// Applies the patch if it changes anything; returns whether it did (a pass's result).
+    pub fn commit(self, g: &mut Graph, origin: &str) -> Result<bool> {
+        if self.is_empty() {
+            return Ok(false);
+        }
+        self.apply(g, origin)?;
+        Ok(true)
+    }
+
     /// Applies the patch to `g`, or leaves `g` untouched and returns the error. `origin` names the
     /// pass for the error message.
     pub fn apply(self, g: &mut Graph, origin: &str) -> Result<()> {

@@ -62,7 +62,7 @@ mod tests {
         g.inputs.push(x);
         g.initializers.insert(w, Arc::new(Tensor::scalar(1.0f32)));
         g.nodes.push(Node { name: "keep".into(), op: Op::Identity, inputs: vec![Some(x)], outputs: vec![Some(y)] });
-        g.nodes.push(Node { name: "dead".into(), op: Op::MatMul, inputs: vec![Some(x), Some(w)], outputs: vec![Some(z)] });
+        g.nodes.push(Node { name: "dead".into(), op: Op::MatMul(Default::default()), inputs: vec![Some(x), Some(w)], outputs: vec![Some(z)] });
         g.outputs.push(y);
         assert!(EliminateDead.run(&mut g).unwrap());
         assert_eq!(g.nodes.len(), 1);

@@ -1,10 +1,12 @@
 //! `Session`: runs an [`Engine`] on named inputs. It checks every input against what the model
 //! declares (name, dtype, rank, fixed dims, and symbolic dims bound consistently across inputs)
-//! before anything runs, and returns named outputs.
+//! before anything runs, and returns named outputs. A session made from a [`Plan`] also holds the
+//! plan's shape profiles and refuses inputs outside them.
 
 use crate::backend::{self, CompileOptions, Engine};
 use crate::error::{Error, Result};
 use crate::ir::{Dim, Model, ValueInfo};
+use crate::plan::{check_profiles, Plan, Profile};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,6 +16,8 @@ pub struct Session {
     engine: Arc<dyn Engine>,
     inputs: Vec<ValueInfo>,
     outputs: Vec<ValueInfo>,
+    /// Shape ranges from a plan; empty for a model loaded from ONNX.
+    profiles: Vec<Profile>,
 }
 
 impl Session {
@@ -26,7 +30,33 @@ impl Session {
             engine,
             inputs: g.inputs.iter().map(|&v| g.value(v).clone()).collect(),
             outputs: g.outputs.iter().map(|&v| g.value(v).clone()).collect(),
+            profiles: vec![],
         })
+    }
+
+    /// Compiles a plan on the named backend. The plan must have been built for that backend, in a
+    /// precision it has kernels for; its shape profiles are enforced on every run. Threads default
+    /// to the plan's `--threads` when `opts` leaves them open.
+    pub fn from_plan(plan: &Plan, backend: &str, opts: &CompileOptions) -> Result<Session> {
+        plan.check_backend(backend)?;
+        let b = backend::by_name(backend)?;
+        if !b.precisions().contains(&plan.precision()) {
+            let path = &plan.model.source;
+            return Err(Error::Plan {
+                path: path.clone(),
+                msg: format!("this plan is {}, which backend '{backend}' cannot run in this build", plan.precision()),
+                rebuild: plan.rebuild_command(path).replace(" --fp16", ""),
+            });
+        }
+        let opts = CompileOptions { threads: opts.threads.or(plan.build.threads) };
+        let mut s = Session::new(&plan.model, backend, &opts)?;
+        s.profiles = plan.profiles.clone();
+        Ok(s)
+    }
+
+    /// The shape profiles inputs must fit (empty: any shape the model accepts).
+    pub fn profiles(&self) -> &[Profile] {
+        &self.profiles
     }
 
     /// What the model needs, in order.
@@ -40,6 +70,11 @@ impl Session {
 
     pub fn backend(&self) -> &'static str {
         self.engine.backend()
+    }
+
+    /// Peak activation memory of any run so far, where the backend tracks it.
+    pub fn peak_memory_bytes(&self) -> Option<u64> {
+        self.engine.peak_memory_bytes()
     }
 
     /// Runs on named inputs; returns `(name, tensor)` per model output, in order.
@@ -67,6 +102,9 @@ impl Session {
                 describe_inputs(&self.inputs)
             )));
         }
+        let shapes: Vec<(&str, &[usize])> =
+            self.inputs.iter().map(|v| (v.name.as_str(), inputs[&v.name].shape())).collect();
+        check_profiles(&self.profiles, &shapes)?;
         let mut symbols: HashMap<&str, (usize, &str)> = HashMap::new();
         let mut out = Vec::with_capacity(self.inputs.len());
         for info in &self.inputs {

@@ -103,6 +103,14 @@ impl TensorData {
         self.len() == 0
     }
 
+    /// Bytes the underlying buffer holds (its capacity, which may exceed its length).
+    pub fn capacity_bytes(&self) -> usize {
+        fn bytes<T>(v: &Vec<T>) -> usize {
+            v.capacity() * std::mem::size_of::<T>()
+        }
+        with_data!(self, v => bytes(v))
+    }
+
     /// A buffer of `n` zeros (false for bool).
     pub fn zeros(dtype: DType, n: usize) -> TensorData {
         match dtype {

@@ -7,7 +7,8 @@
 //! Weights come from [`super::weights`], seeded per tensor from the model seed and its name.
 //! Operator pages: <https://onnx.ai/onnx/operators/>
 
-use super::weights::{kaiming, Init};
+use super::weights::kaiming;
+pub use super::weights::Init;
 use crate::onnx::proto::attribute_proto::AttributeType;
 use crate::onnx::proto::tensor_shape_proto::{dimension, Dimension};
 use crate::onnx::proto::{

@@ -6,7 +6,7 @@
 //! have real work to do.
 
 mod bert;
-mod builder;
+pub(crate) mod builder;
 mod mobilenet;
 mod resnet;
 mod weights;

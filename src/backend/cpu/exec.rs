@@ -1,15 +1,44 @@
 //! The graph executor: walks the topologically sorted nodes, feeds each kernel its inputs, and frees
 //! every intermediate after its last use. Subgraphs (If, Loop) run through the same function.
 
-use super::ops;
+use super::{buffers, ops};
 use crate::error::{Error, Result};
 use crate::ir::Graph;
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
+/// Bytes of intermediate tensors alive at once: now, and the most so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Meter {
+    pub live: u64,
+    pub peak: u64,
+}
+
+impl Meter {
+    fn alloc(&mut self, bytes: usize) {
+        self.live += bytes as u64;
+        self.peak = self.peak.max(self.live);
+    }
+
+    fn free(&mut self, bytes: usize) {
+        self.live = self.live.saturating_sub(bytes as u64);
+    }
+}
+
 /// Runs `g` on `inputs` (in `g.inputs` order) and `captures` (in `g.captures` order); returns the
 /// outputs in `g.outputs` order.
 pub fn run_graph(g: &Graph, inputs: &[Arc<Tensor>], captures: &[Arc<Tensor>]) -> Result<Vec<Arc<Tensor>>> {
+    run_graph_metered(g, inputs, captures, &mut Meter::default())
+}
+
+/// [`run_graph`], counting the bytes of node outputs alive at once in `meter` (each freed after
+/// its last reader; the memory of If/Loop bodies counts as their outputs only).
+pub fn run_graph_metered(
+    g: &Graph,
+    inputs: &[Arc<Tensor>],
+    captures: &[Arc<Tensor>],
+    meter: &mut Meter,
+) -> Result<Vec<Arc<Tensor>>> {
     if inputs.len() != g.inputs.len() {
         return Err(Error::Input(format!(
             "graph '{}' takes {} inputs, {} given",
@@ -38,6 +67,8 @@ pub fn run_graph(g: &Graph, inputs: &[Arc<Tensor>], captures: &[Arc<Tensor>]) ->
     }
     // Remaining reads of each value; graph outputs hold one read until the end.
     let mut remaining = g.use_counts();
+    // Node outputs (not inputs, weights or captures) are what the meter counts.
+    let mut produced = vec![false; g.values.len()];
     for node in &g.nodes {
         let mut args: Vec<Option<Arc<Tensor>>> = Vec::with_capacity(node.inputs.len());
         for (i, v) in node.inputs.iter().enumerate() {
@@ -55,7 +86,15 @@ pub fn run_graph(g: &Graph, inputs: &[Arc<Tensor>], captures: &[Arc<Tensor>]) ->
         for v in node.inputs.iter().flatten() {
             remaining[v.0] -= 1;
             if remaining[v.0] == 0 && !g.initializers.contains_key(v) {
-                env[v.0] = None;
+                if let Some(t) = env[v.0].take() {
+                    if produced[v.0] {
+                        meter.free(t.size_bytes());
+                        // The last reference (not an output, not shared): park its buffer.
+                        if let Ok(t) = Arc::try_unwrap(t) {
+                            buffers::recycle(t);
+                        }
+                    }
+                }
             }
         }
         let wanted = node.outputs.len();
@@ -66,6 +105,8 @@ pub fn run_graph(g: &Graph, inputs: &[Arc<Tensor>], captures: &[Arc<Tensor>]) ->
                 let t = t.ok_or_else(|| {
                     Error::node(&node.name, node.op.name(), format!("kernel produced fewer than the {wanted} outputs the node declares (missing output {i})"))
                 })?;
+                meter.alloc(t.size_bytes());
+                produced[v.0] = true;
                 env[v.0] = Some(Arc::new(t));
             }
         }

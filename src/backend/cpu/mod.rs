@@ -1,16 +1,20 @@
 //! The CPU backend: runs the graph node by node on host tensors, each kernel parallel on a rayon pool
 //! sized by `--threads`. Always built; the reference every other backend is compared with.
 
+pub mod buffers;
 mod exec;
 pub mod ops;
 
-pub use exec::run_graph;
+pub use exec::{run_graph, run_graph_metered, Meter};
 
 use super::{Backend, CompileOptions, Engine, Unavailable};
+use crate::plan::Precision;
 use crate::error::{Error, Result};
 use crate::ir::{Graph, Model};
 use crate::tensor::Tensor;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use buffers::BufferPool;
+use std::sync::{Arc, Mutex};
 
 pub struct CpuBackend;
 
@@ -23,6 +27,12 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    /// FP16 plans store weights and activations as f16; the kernels widen to f32 and accumulate
+    /// in f32.
+    fn precisions(&self) -> &'static [Precision] {
+        &[Precision::Fp32, Precision::Fp16]
+    }
+
     fn compile(&self, model: &Model, opts: &CompileOptions) -> Result<Arc<dyn Engine>> {
         let threads = opts.threads.unwrap_or_else(num_cpus::get).max(1);
         let pool = rayon::ThreadPoolBuilder::new()
@@ -30,7 +40,7 @@ impl Backend for CpuBackend {
             .thread_name(|i| format!("rtforge-cpu-{i}"))
             .build()
             .map_err(|e| Error::Backend { backend: "cpu".into(), msg: format!("thread pool: {e}") })?;
-        Ok(Arc::new(CpuEngine { graph: model.graph.clone(), pool, threads }))
+        Ok(Arc::new(CpuEngine { graph: model.graph.clone(), pool, threads, peak: AtomicU64::new(0), pools: Mutex::new(vec![]) }))
     }
 }
 
@@ -38,6 +48,10 @@ pub struct CpuEngine {
     graph: Graph,
     pool: rayon::ThreadPool,
     threads: usize,
+    /// Most bytes of intermediate tensors any run held at once.
+    peak: AtomicU64,
+    /// Parked activation buffers, one pool per concurrent run (see [`buffers`]).
+    pools: Mutex<Vec<BufferPool>>,
 }
 
 impl CpuEngine {
@@ -52,7 +66,20 @@ impl Engine for CpuEngine {
     }
 
     fn run(&self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<Tensor>> {
-        let outs = self.pool.install(|| run_graph(&self.graph, &inputs, &[]))?;
+        let mut meter = Meter::default();
+        let pool = self.pools.lock().map(|mut p| p.pop()).ok().flatten().unwrap_or_default();
+        let (outs, pool) = self.pool.install(|| {
+            buffers::scoped(pool, || run_graph_metered(&self.graph, &inputs, &[], &mut meter))
+        });
+        if let Ok(mut p) = self.pools.lock() {
+            p.push(pool);
+        }
+        let outs = outs?;
+        self.peak.fetch_max(meter.peak, Ordering::Relaxed);
         Ok(outs.into_iter().map(|t| Arc::try_unwrap(t).unwrap_or_else(|t| (*t).clone())).collect())
+    }
+
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        Some(self.peak.load(Ordering::Relaxed))
     }
 }

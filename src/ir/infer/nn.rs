@@ -1,5 +1,6 @@
 //! Inference rules for layers: Conv/ConvTranspose/pooling (spatial arithmetic on fixed dims, batch
-//! passes through symbolically), Gemm, MatMul (numpy batch broadcasting) and the RNN family.
+//! passes through symbolically), Gemm, MatMul (numpy batch broadcasting), the fused Attention and
+//! the RNN family.
 
 use super::dims::{broadcast, conv_output_dim};
 use super::{Ctx, Fact, Out};
@@ -201,6 +202,23 @@ pub fn matmul(cx: &Ctx) -> Vec<Out> {
         let mut out = broadcast(&[a_batch, b_batch])?;
         out.extend(m);
         out.extend(n);
+        Some(out)
+    })();
+    vec![Fact::new(cx.dtype(0), shape).into()]
+}
+
+/// The optimizer's fused Attention: Q `[.., S, d]`, Kᵀ `[.., d, S_kv]`, V `[.., S_kv, d_v]` give
+/// `[broadcast batch.., S, d_v]` in Q's dtype (the mask never widens the scores; the pass checks).
+pub fn attention(cx: &Ctx) -> Vec<Out> {
+    let shape = (|| {
+        let (q, k, v) = (cx.shape(0)?, cx.shape(1)?, cx.shape(2)?);
+        if q.len() < 2 || k.len() < 2 || v.len() < 2 {
+            return None;
+        }
+        let batch = |s: &[Dim]| s[..s.len() - 2].to_vec();
+        let mut out = broadcast(&[&batch(q), &batch(k), &batch(v)])?;
+        out.push(q[q.len() - 2].clone());
+        out.push(v[v.len() - 1].clone());
         Some(out)
     })();
     vec![Fact::new(cx.dtype(0), shape).into()]

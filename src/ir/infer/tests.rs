@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::backend::cpu::ops::broadcast::broadcast_shapes;
-use crate::ir::{AutoPad, Axes, Concat, Conv, Gather, Node, Reshape, ShapeOf, Softmax};
+use crate::ir::{AutoPad, Axes, Concat, Conv, Gather, MatMul, Node, Reshape, ShapeOf, Softmax};
 use proptest::prelude::*;
 use std::sync::Arc;
 
@@ -107,6 +107,7 @@ fn conv_then_computed_reshape_keeps_batch_symbol() {
         kernel_shape: vec![],
         pads: vec![1, 1, 1, 1],
         strides: vec![2, 2],
+        epilogue: Default::default(),
     };
     let y = b.node(Op::Conv(conv), &[x, w]);
     let shape = b.node(
@@ -213,7 +214,7 @@ fn matmul_and_flatten() {
         DType::F32,
         vec![Dim::Fixed(5), Dim::Fixed(64), Dim::Fixed(32)],
     );
-    let m = b.node(Op::MatMul, &[a, w]);
+    let m = b.node(Op::MatMul(MatMul::default()), &[a, w]);
     let f = b.node(Op::Flatten(crate::ir::Flatten { axis: 2 }), &[m]);
     infer_shapes(&mut b.g).unwrap();
     assert_eq!(

@@ -17,6 +17,7 @@ fn conv_attrs(c: &NodeCtx) -> Result<Conv> {
         kernel_shape: c.usizes("kernel_shape")?,
         pads: c.usizes("pads")?,
         strides: c.usizes("strides")?,
+        epilogue: Epilogue::default(),
     })
 }
 
@@ -75,8 +76,9 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
             beta: c.float("beta", 1.0),
             trans_a: c.bool("transA", false),
             trans_b: c.bool("transB", false),
+            activation: None,
         }),
-        "MatMul" => Op::MatMul,
+        "MatMul" => Op::MatMul(MatMul::default()),
         "Einsum" => Op::Einsum(Einsum {
             equation: c.string_opt("equation").ok_or_else(|| c.err("equation is required"))?.replace(' ', ""),
         }),

@@ -6,6 +6,7 @@
 //! `[N,C,H,W] + [1,C,1,1]` runs as `[N,C,H·W]` with an inner loop over `H·W`; large outputs are
 //! split into row blocks computed in parallel.
 
+use crate::backend::cpu::buffers;
 use crate::error::{Error, Result};
 use crate::tensor::{check_alloc, Element, Tensor};
 use rayon::prelude::*;
@@ -53,7 +54,8 @@ pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
 
 /// Applies `f` to every element of `x`, in parallel for large inputs.
 pub fn map1<T: Copy + Sync, O: Element>(x: &[T], f: impl Fn(T) -> O + Sync) -> Vec<O> {
-    let mut out = vec![O::default(); x.len()];
+    // Every element is written below.
+    let mut out = buffers::take::<O>(x.len());
     let run = |o: &mut [O], i: &[T]| o.iter_mut().zip(i).for_each(|(o, &v)| *o = f(v));
     if x.len() <= PAR_CHUNK {
         run(&mut out, x);
@@ -63,6 +65,16 @@ pub fn map1<T: Copy + Sync, O: Element>(x: &[T], f: impl Fn(T) -> O + Sync) -> V
             .for_each(|(o, i)| run(o, i));
     }
     out
+}
+
+/// Replaces every element of `x` by `f` of itself, in parallel for large inputs.
+pub fn map_in_place<T: Copy + Send + Sync>(x: &mut [T], f: impl Fn(T) -> T + Sync) {
+    let run = |c: &mut [T]| c.iter_mut().for_each(|v| *v = f(*v));
+    if x.len() <= PAR_CHUNK {
+        run(x);
+    } else {
+        x.par_chunks_mut(PAR_CHUNK).for_each(run);
+    }
 }
 
 /// `f(a, b)` over the broadcast of `a` (shape `sa`) and `b` (shape `sb`).
@@ -82,7 +94,7 @@ where
     let n = check_alloc(&shape, O::DTYPE)?;
     let out = if a.len() == n && b.len() == n {
         // Equal element counts mean equal shapes up to leading 1s: a plain zip.
-        let mut out = vec![O::default(); n];
+        let mut out = buffers::take::<O>(n);
         let run = |o: &mut [O], x: &[A], y: &[B]| {
             o.iter_mut()
                 .zip(x.iter().zip(y))

@@ -7,6 +7,9 @@
 //! im2col (the image already is the column matrix); depthwise groups (one input channel each) run
 //! a direct kernel instead. ConvTranspose is the adjoint: `W_gᵀ · x_g` then col2im.
 
+use super::arith::Real as ArithReal;
+use crate::backend::cpu::buffers;
+use super::epilogue::{finish, residual_input};
 use super::gemm::MatRef;
 use super::im2col::{col2im, depthwise_plane, im2col};
 use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
@@ -117,9 +120,16 @@ pub fn conv(p: &Conv, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let mut shape = vec![ch.batch, ch.mg * ch.groups];
     shape.extend_from_slice(&win.output[3 - nsp..]);
     check_alloc(&shape, x.dtype())?;
+    let res = residual_input(&p.epilogue, inputs, 3, &shape)?;
     let y = match compute_type(x.dtype()) {
-        Some(DType::F64) => real_tensor(shape, conv_t::<f64>(x, w, b, &win, &ch)?, x.dtype())?,
-        Some(_) => real_tensor(shape, conv_t::<f32>(x, w, b, &win, &ch)?, x.dtype())?,
+        Some(DType::F64) => {
+            let y = conv_t::<f64>(x, w, b, &win, &ch, &p.epilogue, res)?;
+            real_tensor(shape, y, x.dtype())?
+        }
+        Some(_) => {
+            let y = conv_t::<f32>(x, w, b, &win, &ch, &p.epilogue, res)?;
+            real_tensor(shape, y, x.dtype())?
+        }
         None => return Err(float_only("Conv", x.dtype())),
     };
     Ok(vec![y])
@@ -132,7 +142,7 @@ fn biased_output<T: Real>(
     channels: usize,
     plane: usize,
 ) -> Vec<T> {
-    let mut y = vec![T::ZERO; planes * plane];
+    let mut y = buffers::zeroed::<T>(planes * plane);
     if let (Some(b), true) = (b, plane > 0) {
         let bv = real_vec::<T>(b);
         y.chunks_mut(plane)
@@ -142,14 +152,20 @@ fn biased_output<T: Real>(
     y
 }
 
-fn conv_t<T: Real>(
+/// The convolution, with the fused epilogue applied to each (image, group) block while it is still
+/// in cache.
+fn conv_t<T: Real + ArithReal>(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     win: &Window,
     ch: &Channels,
+    ep: &Epilogue,
+    residual: Option<&Tensor>,
 ) -> Result<Vec<T>> {
     let (xv, wv) = (real_vec::<T>(x), real_vec::<T>(w));
+    let rv = residual.map(real_vec::<T>);
+    let res = |off: usize, len: usize| rv.as_deref().map(|r| &r[off..off + len]);
     let Channels {
         batch,
         cg,
@@ -164,7 +180,7 @@ fn conv_t<T: Real>(
     }
     if cg == 1 && groups > 1 {
         // Depthwise: each output plane reads one input plane.
-        y.par_chunks_mut(out_sp).enumerate().for_each(|(i, out)| {
+        y.par_chunks_mut(out_sp).enumerate().try_for_each(|(i, out)| {
             let (ni, mi) = (i / m, i % m);
             let ci = mi / mg;
             depthwise_plane(
@@ -173,7 +189,8 @@ fn conv_t<T: Real>(
                 win,
                 out,
             );
-        });
+            finish(ep, out, res(i * out_sp, out_sp))
+        })?;
         return Ok(y);
     }
     let pointwise =
@@ -182,7 +199,8 @@ fn conv_t<T: Real>(
         Vec::new()
     } else {
         check_alloc(&[cg * ksz, out_sp], T::DTYPE)?;
-        vec![T::ZERO; cg * ksz * out_sp]
+        // im2col writes every element.
+        buffers::take::<T>(cg * ksz * out_sp)
     };
     for ni in 0..batch {
         for gi in 0..groups {
@@ -199,8 +217,10 @@ fn conv_t<T: Real>(
                 cg * ksz,
                 false,
             );
-            let yg = &mut y[(ni * m + gi * mg) * out_sp..][..mg * out_sp];
+            let off = (ni * m + gi * mg) * out_sp;
+            let yg = &mut y[off..][..mg * out_sp];
             T::gemm(wg, cols, yg, out_sp, T::ONE, b.is_some())?;
+            finish(ep, yg, res(off, mg * out_sp))?;
         }
     }
     Ok(y)
@@ -371,6 +391,7 @@ mod tests {
             kernel_shape: vec![],
             pads,
             strides: vec![],
+            epilogue: Default::default(),
         }
     }
 

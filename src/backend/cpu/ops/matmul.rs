@@ -9,7 +9,10 @@ use super::gemm::MatRef;
 use super::real::{compute_type, real_tensor, real_vec, Real};
 use super::{input, opt_input};
 use crate::error::{Error, Result};
-use crate::ir::Gemm;
+use super::arith::Real as ArithReal;
+use crate::backend::cpu::buffers;
+use super::epilogue::{activate, finish, residual_input};
+use crate::ir::{Epilogue, Gemm, MatMul};
 use crate::tensor::{check_alloc, checked_numel, DType, Tensor};
 use rayon::prelude::*;
 
@@ -59,6 +62,9 @@ pub fn gemm(p: &Gemm, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let y = match compute_type(dtype) {
         Some(DType::F64) => real_tensor(vec![m, n], gemm_real::<f64>(p, a, b, c, m, k, n)?, dtype)?,
         Some(_) => real_tensor(vec![m, n], gemm_real::<f32>(p, a, b, c, m, k, n)?, dtype)?,
+        None if p.activation.is_some() => {
+            return Err(Error::DType(format!("a fused Gemm activation needs float tensors, got {dtype}")))
+        }
         None => {
             let (av, bv) = (a.to_i64_vec(), b.to_i64_vec());
             let mut y = int_product(
@@ -81,7 +87,7 @@ pub fn gemm(p: &Gemm, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     Ok(vec![y])
 }
 
-fn gemm_real<T: Real>(
+fn gemm_real<T: Real + ArithReal>(
     p: &Gemm,
     a: &Tensor,
     b: &Tensor,
@@ -105,30 +111,48 @@ fn gemm_real<T: Real>(
     let am = MatRef::row_major(&av, a.shape()[0], a.shape()[1], p.trans_a);
     let bm = MatRef::row_major(&bv, b.shape()[0], b.shape()[1], p.trans_b);
     T::gemm(am, bm, &mut y, n, T::of(p.alpha as f64), c.is_some())?;
+    if let Some(act) = p.activation {
+        activate(act, &mut y)?;
+    }
     Ok(y)
 }
 
 /// MatMul with numpy semantics: 1-D operands are promoted (and the added dimension removed from
-/// the result), leading batch dimensions broadcast.
-pub fn matmul(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+/// the result), leading batch dimensions broadcast. A fused bias (input 2, one value per output
+/// column) is pre-filled into the output and accumulated onto; the rest of the epilogue follows.
+pub fn matmul(p: &MatMul, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (a, b) = (input(inputs, 0)?, input(inputs, 1)?);
     check_same_dtype("MatMul", a, b)?;
     let plan = MatMulPlan::new(a.shape(), b.shape())?;
     check_alloc(&plan.out_shape, a.dtype())?;
+    let bias = opt_input(inputs, 2);
+    if let Some(bias) = bias {
+        if bias.len() != plan.n || bias.dtype() != a.dtype() {
+            return Err(Error::Shape(format!(
+                "fused MatMul bias is {}{:?}, expected {}[{}]",
+                bias.dtype(),
+                bias.shape(),
+                a.dtype(),
+                plan.n
+            )));
+        }
+    }
+    let res = residual_input(&p.epilogue, inputs, 3, &plan.out_shape)?;
     let dtype = a.dtype();
     let y = match compute_type(dtype) {
-        Some(DType::F64) => real_tensor(
-            plan.out_shape.clone(),
-            plan.run_real::<f64>(&real_vec(a), &real_vec(b))?,
-            dtype,
-        )?,
-        Some(_) => real_tensor(
-            plan.out_shape.clone(),
-            plan.run_real::<f32>(&real_vec(a), &real_vec(b))?,
-            dtype,
-        )?,
+        Some(DType::F64) => {
+            let y = matmul_real::<f64>(&plan, a, b, bias, res, &p.epilogue)?;
+            real_tensor(plan.out_shape.clone(), y, dtype)?
+        }
+        Some(_) => {
+            let y = matmul_real::<f32>(&plan, a, b, bias, res, &p.epilogue)?;
+            real_tensor(plan.out_shape.clone(), y, dtype)?
+        }
         None if dtype == DType::Bool => {
             return Err(Error::DType("MatMul does not accept bool tensors".into()))
+        }
+        None if bias.is_some() || !p.epilogue.is_empty() => {
+            return Err(Error::DType(format!("a fused MatMul epilogue needs float tensors, got {dtype}")))
         }
         None => Tensor::from_vec(
             plan.out_shape.clone(),
@@ -137,6 +161,21 @@ pub fn matmul(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         .cast(dtype),
     };
     Ok(vec![y])
+}
+
+fn matmul_real<T: Real + ArithReal>(
+    plan: &MatMulPlan,
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    residual: Option<&Tensor>,
+    ep: &Epilogue,
+) -> Result<Vec<T>> {
+    let bias = bias.map(real_vec::<T>);
+    let mut y = plan.run_real::<T>(&real_vec(a), &real_vec(b), bias.as_deref())?;
+    let res = residual.map(real_vec::<T>);
+    finish(ep, &mut y, res.as_deref())?;
+    Ok(y)
 }
 
 fn check_same_dtype(op: &str, a: &Tensor, b: &Tensor) -> Result<()> {
@@ -226,12 +265,18 @@ impl MatMulPlan {
         })
     }
 
-    /// Runs the product on float data through the GEMM kernel.
-    pub fn run_real<T: Real>(&self, a: &[T], b: &[T]) -> Result<Vec<T>> {
+    /// Runs the product on float data through the GEMM kernel, onto `bias` (one value per output
+    /// column) when given.
+    pub fn run_real<T: Real>(&self, a: &[T], b: &[T], bias: Option<&[T]>) -> Result<Vec<T>> {
         let (m, k, n) = (self.m, self.k, self.n);
-        let mut y = vec![T::ZERO; self.offsets.len() * m * n];
+        // Every element is written: by the GEMM (k > 0), or by its k == 0 zero fill.
+        let mut y = buffers::take::<T>(self.offsets.len() * m * n);
         if y.is_empty() {
             return Ok(y);
+        }
+        let acc = bias.is_some();
+        if let Some(bias) = bias {
+            y.par_chunks_mut(n).for_each(|row| row.copy_from_slice(bias));
         }
         let bm = |off: usize| MatRef {
             data: &b[off..],
@@ -254,7 +299,7 @@ impl MatMulPlan {
                 rs: k,
                 cs: 1,
             };
-            T::gemm(am, bm(ob), &mut y, n, T::ONE, false)?;
+            T::gemm(am, bm(ob), &mut y, n, T::ONE, acc)?;
             return Ok(y);
         }
         // Many independent products: one task each; GEMM parallelizes inside when a product is big.
@@ -268,7 +313,7 @@ impl MatMulPlan {
                     rs: k,
                     cs: 1,
                 };
-                T::gemm(am, bm(ob), out, n, T::ONE, false)
+                T::gemm(am, bm(ob), out, n, T::ONE, acc)
             })?;
         Ok(y)
     }
@@ -327,12 +372,12 @@ mod tests {
         // (2,1,2) · (2,2): B is shared, so the batch folds into one GEMM.
         let a = t(&[2, 1, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let b = t(&[2, 2], vec![1.0, 0.0, 1.0, 1.0]);
-        let y = matmul(&[Some(&a), Some(&b)]).unwrap().remove(0);
+        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)]).unwrap().remove(0);
         assert_eq!(y.shape(), &[2, 1, 2]);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3.0, 2.0, 7.0, 4.0]);
         // 1-D · 1-D is a scalar.
         let v = t(&[3], vec![1.0, 2.0, 3.0]);
-        let y = matmul(&[Some(&v), Some(&v)]).unwrap().remove(0);
+        let y = matmul(&MatMul::default(), &[Some(&v), Some(&v)]).unwrap().remove(0);
         assert_eq!(y.shape(), &[] as &[usize]);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[14.0]);
     }
@@ -347,6 +392,7 @@ mod tests {
             beta: 0.5,
             trans_a: true,
             trans_b: false,
+            activation: None,
         };
         let y = gemm(&p, &[Some(&a), Some(&b), Some(&c)]).unwrap().remove(0);
         // 2·Aᵀ + 0.5·[10, 20] per row.
@@ -357,7 +403,7 @@ mod tests {
     fn integer_matmul_wraps() {
         let a = Tensor::from_vec(vec![1, 2], vec![2i32, 3]).unwrap();
         let b = Tensor::from_vec(vec![2, 1], vec![4i32, 5]).unwrap();
-        let y = matmul(&[Some(&a), Some(&b)]).unwrap().remove(0);
+        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)]).unwrap().remove(0);
         assert_eq!(y.as_slice::<i32>().unwrap(), &[23]);
     }
 }

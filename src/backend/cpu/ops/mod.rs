@@ -2,12 +2,15 @@
 //! added to the IR does not compile until the CPU backend handles it.
 
 mod arith;
+mod attention;
 mod binary;
 pub mod broadcast;
+mod chain;
 mod control;
 mod conv;
 mod cumsum;
 mod elementwise;
+mod epilogue;
 mod gather;
 mod generate;
 mod layout;
@@ -60,7 +63,7 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::InstanceNormalization(p) => norm::instance_norm(p, inputs),
         Op::LayerNormalization(p) => norm::layer_norm(p, inputs),
         Op::Gemm(p) => matmul::gemm(p, inputs),
-        Op::MatMul => matmul::matmul(inputs),
+        Op::MatMul(p) => matmul::matmul(p, inputs),
         Op::Einsum(p) => matmul::einsum(p, inputs),
         Op::Reshape(p) => shape::reshape(p, inputs),
         Op::Flatten(p) => shape::flatten(p, inputs),
@@ -98,6 +101,8 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Rnn(p) => rnn::rnn(p, inputs),
         Op::QuantizeLinear(p) => quant::quantize(p, inputs),
         Op::DequantizeLinear(p) => quant::dequantize(p, inputs),
+        Op::Attention(p) => attention::attention(p, inputs),
+        Op::ElementwiseChain(p) => chain::chain(p, inputs),
     }
 }
 

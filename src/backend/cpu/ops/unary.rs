@@ -6,7 +6,7 @@
 //! Integer inputs are accepted by the ops whose spec lists them (Relu, Neg, Abs, Sign, BitwiseNot).
 
 use super::arith::{Int, Real};
-use super::broadcast::map1;
+use super::broadcast::{map1, map_in_place};
 use super::{input, unsupported};
 use crate::error::{Error, Result};
 use crate::ir::{Unary, UnaryKind};
@@ -92,51 +92,59 @@ fn softplus<R: Real>(x: R) -> R {
     }
 }
 
-/// A float kernel. Each arm is its own closure so the simple ones vectorize.
+/// A float kernel on a copy of `x`.
 fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
+    let mut y = x.to_vec();
+    real_in_place(kind, &mut y)?;
+    Ok(y)
+}
+
+/// A float kernel in place (also the activation of fused Conv/Gemm/MatMul epilogues). Each arm is
+/// its own closure so the simple ones vectorize.
+pub fn real_in_place<R: Real>(kind: UnaryKind, x: &mut [R]) -> Result<()> {
     use UnaryKind::*;
     let (zero, one) = (R::lit(0.0), R::lit(1.0));
-    Ok(match kind {
-        Relu => map1(x, |v| if v < zero { zero } else { v }),
+    match kind {
+        Relu => map_in_place(x, |v| if v < zero { zero } else { v }),
         LeakyRelu { alpha } => {
             let a = R::lit(alpha as f64);
-            map1(x, |v| if v < zero { a * v } else { v })
+            map_in_place(x, |v| if v < zero { a * v } else { v })
         }
         Elu { alpha } => {
             let a = R::lit(alpha as f64);
-            map1(x, |v| if v < zero { a * v.exp_m1() } else { v })
+            map_in_place(x, |v| if v < zero { a * v.exp_m1() } else { v })
         }
         Selu { alpha, gamma } => {
             let (a, g) = (R::lit(alpha as f64), R::lit(gamma as f64));
-            map1(x, |v| if v <= zero { g * a * v.exp_m1() } else { g * v })
+            map_in_place(x, |v| if v <= zero { g * a * v.exp_m1() } else { g * v })
         }
         Celu { alpha } => {
             let a = R::lit(alpha as f64);
-            map1(x, |v| if v < zero { a * (v / a).exp_m1() } else { v })
+            map_in_place(x, |v| if v < zero { a * (v / a).exp_m1() } else { v })
         }
         ThresholdedRelu { alpha } => {
             let a = R::lit(alpha as f64);
-            map1(x, |v| if v > a { v } else { zero })
+            map_in_place(x, |v| if v > a { v } else { zero })
         }
-        Sigmoid => map1(x, sigmoid),
+        Sigmoid => map_in_place(x, sigmoid),
         HardSigmoid { alpha, beta } => {
             let (a, b) = (R::lit(alpha as f64), R::lit(beta as f64));
-            map1(x, |v| clamp01(a * v + b))
+            map_in_place(x, |v| clamp01(a * v + b))
         }
         HardSwish => {
             let (a, b) = (R::lit(1.0 / 6.0), R::lit(0.5));
-            map1(x, |v| v * clamp01(a * v + b))
+            map_in_place(x, |v| v * clamp01(a * v + b))
         }
-        Softplus => map1(x, softplus),
-        Softsign => map1(x, |v| v / (one + v.abs())),
-        Mish => map1(x, |v| v * softplus(v).tanh()),
+        Softplus => map_in_place(x, softplus),
+        Softsign => map_in_place(x, |v| v / (one + v.abs())),
+        Mish => map_in_place(x, |v| v * softplus(v).tanh()),
         Swish { alpha } => {
             let a = R::lit(alpha as f64);
-            map1(x, |v| v * sigmoid(a * v))
+            map_in_place(x, |v| v * sigmoid(a * v))
         }
         Shrink { bias, lambd } => {
             let (b, l) = (R::lit(bias as f64), R::lit(lambd as f64));
-            map1(x, |v| {
+            map_in_place(x, |v| {
                 if v < -l {
                     v + b
                 } else if v > l {
@@ -146,12 +154,12 @@ fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
                 }
             })
         }
-        Tanh => map1(x, R::tanh),
-        Erf => map1(x, R::erf),
+        Tanh => map_in_place(x, R::tanh),
+        Erf => map_in_place(x, R::erf),
         Gelu { tanh: false } => {
             let r = R::lit(std::f64::consts::FRAC_1_SQRT_2);
             let h = R::lit(0.5);
-            map1(x, |v| h * v * (one + (v * r).erf()))
+            map_in_place(x, |v| h * v * (one + (v * r).erf()))
         }
         Gelu { tanh: true } => {
             let (k, c, h) = (
@@ -159,19 +167,19 @@ fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
                 R::lit(0.044715),
                 R::lit(0.5),
             );
-            map1(x, |v| h * v * (one + (k * (v + c * v * v * v)).tanh()))
+            map_in_place(x, |v| h * v * (one + (k * (v + c * v * v * v)).tanh()))
         }
-        Sqrt => map1(x, R::sqrt),
-        Exp => map1(x, R::exp),
-        Log => map1(x, R::ln),
-        Neg => map1(x, |v| -v),
-        Abs => map1(x, R::abs),
-        Reciprocal => map1(x, |v| one / v),
-        Floor => map1(x, R::floor),
-        Ceil => map1(x, R::ceil),
-        Round => map1(x, R::round_ties_even),
+        Sqrt => map_in_place(x, R::sqrt),
+        Exp => map_in_place(x, R::exp),
+        Log => map_in_place(x, R::ln),
+        Neg => map_in_place(x, |v| -v),
+        Abs => map_in_place(x, R::abs),
+        Reciprocal => map_in_place(x, |v| one / v),
+        Floor => map_in_place(x, R::floor),
+        Ceil => map_in_place(x, R::ceil),
+        Round => map_in_place(x, R::round_ties_even),
         // Sign(0) = 0 and Sign(NaN) = NaN, unlike `signum`.
-        Sign => map1(x, |v| {
+        Sign => map_in_place(x, |v| {
             if v > zero {
                 one
             } else if v < zero {
@@ -180,19 +188,20 @@ fn real<R: Real>(kind: UnaryKind, x: &[R]) -> Result<Vec<R>> {
                 v
             }
         }),
-        Sin => map1(x, R::sin),
-        Cos => map1(x, R::cos),
-        Tan => map1(x, R::tan),
-        Asin => map1(x, R::asin),
-        Acos => map1(x, R::acos),
-        Atan => map1(x, R::atan),
-        Sinh => map1(x, R::sinh),
-        Cosh => map1(x, R::cosh),
-        Asinh => map1(x, R::asinh),
-        Acosh => map1(x, R::acosh),
-        Atanh => map1(x, R::atanh),
+        Sin => map_in_place(x, R::sin),
+        Cos => map_in_place(x, R::cos),
+        Tan => map_in_place(x, R::tan),
+        Asin => map_in_place(x, R::asin),
+        Acos => map_in_place(x, R::acos),
+        Atan => map_in_place(x, R::atan),
+        Sinh => map_in_place(x, R::sinh),
+        Cosh => map_in_place(x, R::cosh),
+        Asinh => map_in_place(x, R::asinh),
+        Acosh => map_in_place(x, R::acosh),
+        Atanh => map_in_place(x, R::atanh),
         Not | BitwiseNot | IsNaN | IsInf { .. } => return Err(dtype_error(kind, R::DTYPE)),
-    })
+    }
+    Ok(())
 }
 
 fn clamp01<R: Real>(v: R) -> R {
