@@ -16,24 +16,42 @@ pub struct UnsupportedOp {
 
 impl std::fmt::Display for UnsupportedOp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let domain = if self.domain.is_empty() { "ai.onnx" } else { &self.domain };
-        write!(f, "{domain}::{} (opset {}, first used by node '{}')", self.op_type, self.opset, self.first_node)
+        let domain = if self.domain.is_empty() {
+            "ai.onnx"
+        } else {
+            &self.domain
+        };
+        write!(
+            f,
+            "{domain}::{} (opset {}, first used by node '{}')",
+            self.op_type, self.opset, self.first_node
+        )
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 
     #[error("{path}: not a valid ONNX model: {msg}")]
     Decode { path: String, msg: String },
 
     #[error("{}", unsupported_message(.path, .ops))]
-    UnsupportedOps { path: String, ops: Vec<UnsupportedOp> },
+    UnsupportedOps {
+        path: String,
+        ops: Vec<UnsupportedOp>,
+    },
 
     #[error("node '{node}' ({op}): {msg}")]
-    Node { node: String, op: String, msg: String },
+    Node {
+        node: String,
+        op: String,
+        msg: String,
+    },
 
     #[error("tensor '{name}': {msg}")]
     Tensor { name: String, msg: String },
@@ -59,7 +77,11 @@ pub enum Error {
     /// A plan file that cannot be used: truncated, corrupted, another format version, or built for
     /// another backend. `rebuild` is the command that makes a usable one.
     #[error("{path}: {msg}; rebuild it with `{rebuild}`")]
-    Plan { path: String, msg: String, rebuild: String },
+    Plan {
+        path: String,
+        msg: String,
+        rebuild: String,
+    },
 
     #[error("{0}")]
     Other(String),
@@ -67,21 +89,35 @@ pub enum Error {
 
 fn unsupported_message(path: &str, ops: &[UnsupportedOp]) -> String {
     let list: Vec<String> = ops.iter().map(|o| format!("  - {o}")).collect();
-    format!("{path}: {} unsupported op type(s):\n{}", ops.len(), list.join("\n"))
+    format!(
+        "{path}: {} unsupported op type(s):\n{}",
+        ops.len(),
+        list.join("\n")
+    )
 }
 
 impl Error {
     pub fn io(path: &Path, source: std::io::Error) -> Error {
-        Error::Io { path: path.display().to_string(), source }
+        Error::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 
     /// An error raised while running or importing one node.
     pub fn node(node: &str, op: &str, msg: impl Into<String>) -> Error {
-        Error::Node { node: node.to_string(), op: op.to_string(), msg: msg.into() }
+        Error::Node {
+            node: node.to_string(),
+            op: op.to_string(),
+            msg: msg.into(),
+        }
     }
 
     pub fn tensor(name: &str, msg: impl Into<String>) -> Error {
-        Error::Tensor { name: name.to_string(), msg: msg.into() }
+        Error::Tensor {
+            name: name.to_string(),
+            msg: msg.into(),
+        }
     }
 
     /// Wraps an error that has no node context yet (a kernel's shape check) with the node's name and op.

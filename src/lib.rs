@@ -34,7 +34,12 @@ pub mod zoo;
 pub use error::{Error, Result};
 
 /// `0.1.0 (abc123def456)`: the package version and the git commit it was built from.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("RTFORGE_GIT_HASH"), ")");
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("RTFORGE_GIT_HASH"),
+    ")"
+);
 pub use ir::{Graph, Model};
 pub use runtime::Session;
 pub use tensor::{DType, Tensor};

@@ -50,7 +50,9 @@ fn random_bytes_are_an_error() {
 
 #[test]
 fn missing_file_names_the_path() {
-    let e = load_model(std::path::Path::new("no/such/model.onnx")).unwrap_err().to_string();
+    let e = load_model(std::path::Path::new("no/such/model.onnx"))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no/such/model.onnx"), "{e}");
 }
 
@@ -65,10 +67,19 @@ fn initializer_size_must_match_dims() {
 
 #[test]
 fn overflowing_or_huge_dims_do_not_allocate() {
-    for dims in [vec![1i64 << 40, 1 << 40], vec![1 << 20, 1 << 20, 1 << 10], vec![-3, 2]] {
+    for dims in [
+        vec![1i64 << 40, 1 << 40],
+        vec![1 << 20, 1 << 20, 1 << 10],
+        vec![-3, 2],
+    ] {
         let mut m = tiny::add_model();
         let w = &mut m.graph.as_mut().unwrap().initializer[0];
-        *w = TensorProto { name: Some("w".into()), dims: dims.clone(), data_type: Some(1), ..Default::default() };
+        *w = TensorProto {
+            name: Some("w".into()),
+            dims: dims.clone(),
+            data_type: Some(1),
+            ..Default::default()
+        };
         let e = load_err(&tiny::bytes(&m));
         assert!(e.contains("'w'"), "{dims:?}: {e}");
     }
@@ -76,7 +87,10 @@ fn overflowing_or_huge_dims_do_not_allocate() {
 
 #[test]
 fn huge_constant_of_shape_is_an_error_at_run_time() {
-    let shape = rtforge::onnx::tensor_proto::to_proto("s", &Tensor::from_vec(vec![3], vec![1i64 << 20, 1 << 20, 1 << 20]).unwrap());
+    let shape = rtforge::onnx::tensor_proto::to_proto(
+        "s",
+        &Tensor::from_vec(vec![3], vec![1i64 << 20, 1 << 20, 1 << 20]).unwrap(),
+    );
     let m = tiny::model(
         vec![node("ConstantOfShape", "big", &["s"], &["y"])],
         vec![shape],
@@ -92,13 +106,19 @@ fn huge_constant_of_shape_is_an_error_at_run_time() {
 #[test]
 fn graph_cycle_is_an_error() {
     let m = tiny::model(
-        vec![node("Add", "a", &["x", "c"], &["b"]), node("Relu", "r", &["b"], &["c"])],
+        vec![
+            node("Add", "a", &["x", "c"], &["b"]),
+            node("Relu", "r", &["b"], &["c"]),
+        ],
         vec![],
         vec![value("x", 1, &["2"])],
         vec![value("c", 1, &["2"])],
     );
     let e = load_err(&tiny::bytes(&m));
-    assert!(e.contains("cycle") && (e.contains("'a'") || e.contains("'r'")), "{e}");
+    assert!(
+        e.contains("cycle") && (e.contains("'a'") || e.contains("'r'")),
+        "{e}"
+    );
 }
 
 #[test]
@@ -129,13 +149,23 @@ fn unsupported_ops_are_listed_together() {
     match &err {
         Error::UnsupportedOps { ops, .. } => {
             assert_eq!(ops.len(), 2);
-            assert_eq!((ops[0].op_type.as_str(), ops[0].first_node.as_str(), ops[0].opset), ("FancyOp", "f1", 17));
+            assert_eq!(
+                (
+                    ops[0].op_type.as_str(),
+                    ops[0].first_node.as_str(),
+                    ops[0].opset
+                ),
+                ("FancyOp", "f1", 17)
+            );
             assert_eq!(ops[1].op_type, "OtherOp");
         }
         other => panic!("wrong error: {other}"),
     }
     let text = err.to_string();
-    assert!(text.contains("ops.onnx") && text.contains("FancyOp") && text.contains("OtherOp"), "{text}");
+    assert!(
+        text.contains("ops.onnx") && text.contains("FancyOp") && text.contains("OtherOp"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -143,14 +173,26 @@ fn wrong_input_dtype_or_shape_names_the_tensor() {
     let model = import_bytes(&tiny::bytes(&tiny::add_model()), "add.onnx", None).unwrap();
     let mut s = Session::new(&model, "cpu", &CompileOptions::default()).unwrap();
     let mut feed = HashMap::new();
-    feed.insert("x".to_string(), Tensor::from_vec(vec![2, 3], vec![1i64; 6]).unwrap());
+    feed.insert(
+        "x".to_string(),
+        Tensor::from_vec(vec![2, 3], vec![1i64; 6]).unwrap(),
+    );
     let e = s.run(&feed).unwrap_err().to_string();
-    assert!(e.contains("'x'") && e.contains("float32") && e.contains("int64"), "{e}");
-    feed.insert("x".to_string(), Tensor::from_vec(vec![3, 2], vec![1.0f32; 6]).unwrap());
+    assert!(
+        e.contains("'x'") && e.contains("float32") && e.contains("int64"),
+        "{e}"
+    );
+    feed.insert(
+        "x".to_string(),
+        Tensor::from_vec(vec![3, 2], vec![1.0f32; 6]).unwrap(),
+    );
     let e = s.run(&feed).unwrap_err().to_string();
     assert!(e.contains("'x'") && e.contains("[3, 2]"), "{e}");
     let e = s.run(&HashMap::new()).unwrap_err().to_string();
-    assert!(e.contains("missing") && e.contains("'x' float32[2, 3]"), "{e}");
+    assert!(
+        e.contains("missing") && e.contains("'x' float32[2, 3]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -158,7 +200,13 @@ fn add_model_runs() {
     let model = import_bytes(&tiny::bytes(&tiny::add_model()), "add.onnx", None).unwrap();
     let mut s = Session::new(&model, "cpu", &CompileOptions::default()).unwrap();
     let mut feed = HashMap::new();
-    feed.insert("x".to_string(), Tensor::from_vec(vec![2, 3], vec![10.0f32; 6]).unwrap());
+    feed.insert(
+        "x".to_string(),
+        Tensor::from_vec(vec![2, 3], vec![10.0f32; 6]).unwrap(),
+    );
     let out = s.run(&feed).unwrap();
-    assert_eq!(out[0].1.as_slice::<f32>().unwrap(), &[11.0, 12.0, 13.0, 14.0, 15.0, 16.0]);
+    assert_eq!(
+        out[0].1.as_slice::<f32>().unwrap(),
+        &[11.0, 12.0, 13.0, 14.0, 15.0, 16.0]
+    );
 }

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn rtforge_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rtforge")).args(args).current_dir(dir).output().expect("spawn rtforge")
+    Command::new(env!("CARGO_BIN_EXE_rtforge"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("spawn rtforge")
 }
 
 fn rtforge(args: &[&str]) -> Output {
@@ -19,7 +23,11 @@ fn rtforge(args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn tmp_dir(name: &str) -> PathBuf {
@@ -38,7 +46,10 @@ fn add_model(dir: &Path) -> String {
 
 /// `y = x + w`, x float32[N, 3], w = [1, 2, 3].
 fn batch_model(dir: &Path) -> String {
-    let w = to_proto("w", &Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap());
+    let w = to_proto(
+        "w",
+        &Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap(),
+    );
     let m = tiny::model(
         vec![tiny::node("Add", "add0", &["x", "w"], &["y"])],
         vec![w],
@@ -56,24 +67,46 @@ fn build_then_run_and_inspect_the_plan() {
     let m = add_model(&d);
     // Saved under an .onnx name on purpose: plans are recognized by their magic bytes.
     let plan = d.join("add-plan.onnx").display().to_string();
-    let o = rtforge(&["build", "--onnx", &m, "--saveEngine", &plan, "-O", "0", "--threads", "2"]);
+    let o = rtforge(&[
+        "build",
+        "--onnx",
+        &m,
+        "--saveEngine",
+        &plan,
+        "-O",
+        "0",
+        "--threads",
+        "2",
+    ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains(&format!("built {plan} from {m}")), "{t}");
-    assert!(t.contains("backend cpu, fp32, -O0") && t.contains("nodes: 1 -> 1"), "{t}");
+    assert!(
+        t.contains("backend cpu, fp32, -O0") && t.contains("nodes: 1 -> 1"),
+        "{t}"
+    );
     assert!(t.contains("passes (changes): none at -O0"), "{t}");
 
     let o = rtforge(&["run", &plan, "--input", "x=[[1,1,1],[2,2,2]]", "--json"]);
     assert!(o.status.success(), "{}", text(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(j["backend"], "cpu");
-    assert_eq!(j["outputs"][0]["first"], serde_json::json!([2.0, 3.0, 4.0, 6.0, 7.0, 8.0]));
+    assert_eq!(
+        j["outputs"][0]["first"],
+        serde_json::json!([2.0, 3.0, 4.0, 6.0, 7.0, 8.0])
+    );
 
     let o = rtforge(&["inspect", &plan]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("x: float32[2, 3]") && t.contains("backend: cpu   precision: fp32"), "{t}");
-    assert!(t.contains(&format!("built from: {m}   -O0   threads: 2")), "{t}");
+    assert!(
+        t.contains("x: float32[2, 3]") && t.contains("backend: cpu   precision: fp32"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!("built from: {m}   -O0   threads: 2")),
+        "{t}"
+    );
     assert!(t.contains("profiles: none"), "{t}");
     let o = rtforge(&["inspect", &plan, "--json"]);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -85,7 +118,11 @@ fn build_then_run_and_inspect_the_plan() {
 
     // A plan for a backend this build does not have.
     let o = rtforge(&["run", &plan, "--backend", "tpu", "--random-inputs"]);
-    assert!(text(&o).contains("this plan was built for backend 'cpu', not 'tpu'"), "{}", text(&o));
+    assert!(
+        text(&o).contains("this plan was built for backend 'cpu', not 'tpu'"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -96,7 +133,9 @@ fn default_output_goes_to_engines() {
     assert!(o.status.success(), "{}", text(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(j["plan"], "engines/add.plan");
-    let size = std::fs::metadata(d.join("engines/add.plan")).expect("plan written").len();
+    let size = std::fs::metadata(d.join("engines/add.plan"))
+        .expect("plan written")
+        .len();
     assert_eq!(j["bytes"], size);
     assert_eq!(j["opt_level"], 3);
 }
@@ -123,7 +162,11 @@ fn a_range_profile_is_kept_and_enforced() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("profile: x min 1x3 opt 2x3 max 4x3"), "{t}");
     let o = rtforge(&["inspect", &plan]);
-    assert!(text(&o).contains("x: min 1x3  opt 2x3  max 4x3"), "{}", text(&o));
+    assert!(
+        text(&o).contains("x: min 1x3  opt 2x3  max 4x3"),
+        "{}",
+        text(&o)
+    );
     let o = rtforge(&["run", &plan, "--random-inputs", "--shapes", "x:4x3"]);
     assert!(o.status.success(), "{}", text(&o));
     // Without --shapes, random inputs take the profile's opt shape.
@@ -134,7 +177,8 @@ fn a_range_profile_is_kept_and_enforced() {
     let o = rtforge(&["run", &plan, "--random-inputs", "--shapes", "x:16x3"]);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
-    let want = "input 'x' dim 0 is 16, the plan's profile allows 1..4; rebuild with --max-shapes x:16x3";
+    let want =
+        "input 'x' dim 0 is 16, the plan's profile allows 1..4; rebuild with --max-shapes x:16x3";
     assert!(t.contains(want), "{t}");
 }
 
@@ -143,7 +187,15 @@ fn fixed_shapes_are_bound_into_the_plan() {
     let d = tmp_dir("build_cli_fixed");
     let m = batch_model(&d);
     let plan = d.join("fixed.plan").display().to_string();
-    let o = rtforge(&["build", "--onnx", &m, "--save-engine", &plan, "--shapes", "x:2x3"]);
+    let o = rtforge(&[
+        "build",
+        "--onnx",
+        &m,
+        "--save-engine",
+        &plan,
+        "--shapes",
+        "x:2x3",
+    ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("shape bound: x = 2x3"), "{t}");
@@ -151,7 +203,10 @@ fn fixed_shapes_are_bound_into_the_plan() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(j["inputs"][0]["shape"], serde_json::json!([2, 3]));
     assert_eq!(j["outputs"][0]["shape"], serde_json::json!([2, 3]));
-    assert_eq!(j["plan"]["profiles"][0]["inputs"][0]["max"], serde_json::json!([2, 3]));
+    assert_eq!(
+        j["plan"]["profiles"][0]["inputs"][0]["max"],
+        serde_json::json!([2, 3])
+    );
 }
 
 #[test]
@@ -179,7 +234,10 @@ fn options_that_contradict_the_model_are_errors() {
         let o = rtforge(&args);
         let t = text(&o);
         assert_eq!(o.status.code(), Some(1), "{extra:?}: {t}");
-        assert!(t.starts_with("error:") && t.contains(want), "{extra:?}: {t}");
+        assert!(
+            t.starts_with("error:") && t.contains(want),
+            "{extra:?}: {t}"
+        );
     }
     assert!(!Path::new(&out).exists(), "a refused build wrote a plan");
     let o = rtforge(&["build", "--onnx", &m, "-O", "4"]);
@@ -191,10 +249,15 @@ fn a_plan_is_not_a_build_input_and_damage_is_reported() {
     let d = tmp_dir("build_cli_damage");
     let m = add_model(&d);
     let plan = d.join("p.plan").display().to_string();
-    assert!(rtforge(&["build", "--onnx", &m, "--save-engine", &plan]).status.success());
+    assert!(rtforge(&["build", "--onnx", &m, "--save-engine", &plan])
+        .status
+        .success());
     let o = rtforge(&["build", "--onnx", &plan]);
     let t = text(&o);
-    assert!(t.contains("is already a plan") && t.contains(&format!("rtforge build --onnx {m}")), "{t}");
+    assert!(
+        t.contains("is already a plan") && t.contains(&format!("rtforge build --onnx {m}")),
+        "{t}"
+    );
 
     let bytes = std::fs::read(&plan).unwrap();
     std::fs::write(&plan, &bytes[..bytes.len() - 3]).unwrap();
@@ -203,7 +266,10 @@ fn a_plan_is_not_a_build_input_and_damage_is_reported() {
         let t = text(&o);
         assert_eq!(o.status.code(), Some(1), "{t}");
         let rebuild = "rtforge build --onnx MODEL --save-engine";
-        assert!(t.contains(&format!("{plan}: truncated")) && t.contains(rebuild), "{t}");
+        assert!(
+            t.contains(&format!("{plan}: truncated")) && t.contains(rebuild),
+            "{t}"
+        );
     }
 }
 
@@ -215,11 +281,18 @@ fn zoo_models_build_by_name() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(j["plan"], "engines/mobilenetv2.plan");
     assert_eq!(j["model"], "zoo:mobilenetv2");
-    let (before, after) = (j["nodes_before"].as_u64().unwrap(), j["nodes_after"].as_u64().unwrap());
+    let (before, after) = (
+        j["nodes_before"].as_u64().unwrap(),
+        j["nodes_after"].as_u64().unwrap(),
+    );
     assert!(after > 50 && after <= before, "nodes {before} -> {after}");
     assert_eq!(j["bound_inputs"], serde_json::json!([]));
     let o = rtforge_in(&d, &["inspect", "engines/mobilenetv2.plan"]);
-    assert!(text(&o).contains("input: float32[1, 3, 224, 224]"), "{}", text(&o));
+    assert!(
+        text(&o).contains("input: float32[1, 3, 224, 224]"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -227,14 +300,35 @@ fn fp16_build_reports_its_accuracy_cost_and_runs() {
     let d = tmp_dir("build_cli_fp16");
     let m = batch_model(&d);
     let plan = d.join("half.plan").display().to_string();
-    let o = rtforge(&["build", "--onnx", &m, "--save-engine", &plan, "--fp16", "--shapes", "x:4x3"]);
+    let o = rtforge(&[
+        "build",
+        "--onnx",
+        &m,
+        "--save-engine",
+        &plan,
+        "--fp16",
+        "--shapes",
+        "x:4x3",
+    ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("fp16: 1 nodes in f16, 0 kept in f32 by the policy, 1 weights stored as f16"), "{t}");
-    assert!(t.contains("fp16 accuracy vs fp32 (seeded inputs): 'y' relative L2"), "{t}");
+    assert!(
+        t.contains("fp16: 1 nodes in f16, 0 kept in f32 by the policy, 1 weights stored as f16"),
+        "{t}"
+    );
+    assert!(
+        t.contains("fp16 accuracy vs fp32 (seeded inputs): 'y' relative L2"),
+        "{t}"
+    );
     let o = rtforge(&["inspect", &plan]);
     assert!(text(&o).contains("fp16"), "{}", text(&o));
-    let o = rtforge(&["run", &plan, "--input", "x=[[1,2,3],[0,0,0],[1,1,1],[2,2,2]]", "--json"]);
+    let o = rtforge(&[
+        "run",
+        &plan,
+        "--input",
+        "x=[[1,2,3],[0,0,0],[1,1,1],[2,2,2]]",
+        "--json",
+    ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     // 1+1, 2+2, 3+3 are exact in f16.

@@ -8,11 +8,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn rtforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rtforge")).args(args).output().expect("spawn rtforge")
+    Command::new(env!("CARGO_BIN_EXE_rtforge"))
+        .args(args)
+        .output()
+        .expect("spawn rtforge")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn tmp_dir(name: &str) -> PathBuf {
@@ -35,7 +42,10 @@ fn inspect_shows_inputs_outputs_and_ops() {
     let o = rtforge(&["inspect", m.to_str().unwrap()]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("x: float32[2, 3]") && t.contains("y: float32[2, 3]") && t.contains("Add"), "{t}");
+    assert!(
+        t.contains("x: float32[2, 3]") && t.contains("y: float32[2, 3]") && t.contains("Add"),
+        "{t}"
+    );
     assert!(t.contains("parameters: 6"), "{t}");
     let o = rtforge(&["inspect", m.to_str().unwrap(), "--json"]);
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -50,13 +60,29 @@ fn run_with_literal_and_npy_inputs() {
     let d = tmp_dir("cli_run");
     let m = add_model(&d);
     let out = d.join("out");
-    let o = rtforge(&["run", m.to_str().unwrap(), "--input", "x=[[1,1,1],[2,2,2]]", "--output-dir", out.to_str().unwrap()]);
+    let o = rtforge(&[
+        "run",
+        m.to_str().unwrap(),
+        "--input",
+        "x=[[1,1,1],[2,2,2]]",
+        "--output-dir",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let y = rtforge::tensor::read_npy(&out.join("y.npy")).unwrap();
-    assert_eq!(y.as_slice::<f32>().unwrap(), &[2.0, 3.0, 4.0, 6.0, 7.0, 8.0]);
+    assert_eq!(
+        y.as_slice::<f32>().unwrap(),
+        &[2.0, 3.0, 4.0, 6.0, 7.0, 8.0]
+    );
 
     // The saved output fed back as an .npy input.
-    let o = rtforge(&["run", m.to_str().unwrap(), "--input", &format!("x={}", out.join("y.npy").display()), "--json"]);
+    let o = rtforge(&[
+        "run",
+        m.to_str().unwrap(),
+        "--input",
+        &format!("x={}", out.join("y.npy").display()),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(j["outputs"][0]["name"], "y");
@@ -71,7 +97,12 @@ fn run_without_inputs_lists_what_is_needed() {
     let o = rtforge(&["run", m.to_str().unwrap()]);
     let t = text(&o);
     assert!(!o.status.success());
-    assert!(t.contains("missing input") && t.contains("'x' float32[2, 3]") && t.contains("--random-inputs"), "{t}");
+    assert!(
+        t.contains("missing input")
+            && t.contains("'x' float32[2, 3]")
+            && t.contains("--random-inputs"),
+        "{t}"
+    );
     let o = rtforge(&["run", m.to_str().unwrap(), "--random-inputs", "--seed", "3"]);
     assert!(o.status.success(), "{}", text(&o));
 }
@@ -81,8 +112,17 @@ fn run_rejects_wrong_npy() {
     let d = tmp_dir("cli_wrong_npy");
     let m = add_model(&d);
     let bad = d.join("bad.npy");
-    rtforge::tensor::write_npy(&bad, &rtforge::Tensor::from_vec(vec![3], vec![1i32, 2, 3]).unwrap()).unwrap();
-    let o = rtforge(&["run", m.to_str().unwrap(), "--input", &format!("x={}", bad.display())]);
+    rtforge::tensor::write_npy(
+        &bad,
+        &rtforge::Tensor::from_vec(vec![3], vec![1i32, 2, 3]).unwrap(),
+    )
+    .unwrap();
+    let o = rtforge(&[
+        "run",
+        m.to_str().unwrap(),
+        "--input",
+        &format!("x={}", bad.display()),
+    ]);
     let t = text(&o);
     assert!(!o.status.success());
     assert!(t.contains("'x'") && t.contains("int32"), "{t}");
@@ -96,7 +136,11 @@ fn bad_model_files_are_clear_errors() {
     let empty = d.join("empty.onnx");
     std::fs::write(&empty, b"").unwrap();
     let junk = d.join("junk.onnx");
-    std::fs::write(&junk, b"\x08\x07\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01garbage").unwrap();
+    std::fs::write(
+        &junk,
+        b"\x08\x07\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01garbage",
+    )
+    .unwrap();
     let full = tiny::bytes(&tiny::add_model());
     let cut = d.join("cut.onnx");
     std::fs::write(&cut, &full[..full.len() / 2]).unwrap();
@@ -105,7 +149,10 @@ fn bad_model_files_are_clear_errors() {
             let o = rtforge(&[cmd, f.to_str().unwrap()]);
             let t = text(&o);
             assert_eq!(o.status.code(), Some(1), "{cmd} {}: {t}", f.display());
-            assert!(t.contains(f.to_str().unwrap()) && t.starts_with("error:"), "{t}");
+            assert!(
+                t.contains(f.to_str().unwrap()) && t.starts_with("error:"),
+                "{t}"
+            );
         }
     }
     let o = rtforge(&["inspect", "does-not-exist.onnx"]);
@@ -128,5 +175,9 @@ fn zoo_list_and_export() {
     assert_eq!(j["inputs"][0]["shape"], serde_json::json!([1, 3, 224, 224]));
     assert_eq!(j["op_counts"]["Conv"], 20);
     let o = rtforge(&["zoo", "export", "nosuchnet", "-o", f.to_str().unwrap()]);
-    assert!(!o.status.success() && text(&o).contains("resnet50"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("resnet50"),
+        "{}",
+        text(&o)
+    );
 }

@@ -11,11 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn rtforge(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rtforge")).args(args).output().expect("spawn rtforge")
+    Command::new(env!("CARGO_BIN_EXE_rtforge"))
+        .args(args)
+        .output()
+        .expect("spawn rtforge")
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn tmp_dir(name: &str) -> PathBuf {
@@ -52,9 +59,22 @@ fn bench_prints_trtexec_summary_and_writes_report_and_times() {
     let d = tmp_dir("cli_bench_summary");
     let m = write_model(&d, "add.onnx", &tiny::add_model());
     let (report, times) = (d.join("r.json"), d.join("times.json"));
-    let mut args = vec!["bench", "--onnx", &m, "--threads", "1", "--percentile", "50,99"];
+    let mut args = vec![
+        "bench",
+        "--onnx",
+        &m,
+        "--threads",
+        "1",
+        "--percentile",
+        "50,99",
+    ];
     args.extend(SHORT);
-    args.extend(["--report", report.to_str().unwrap(), "--export-times", times.to_str().unwrap()]);
+    args.extend([
+        "--report",
+        report.to_str().unwrap(),
+        "--export-times",
+        times.to_str().unwrap(),
+    ]);
     let o = rtforge(&args);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
@@ -79,24 +99,50 @@ fn bench_prints_trtexec_summary_and_writes_report_and_times() {
     ] {
         assert!(t.contains(line), "missing {line:?} in:\n{t}");
     }
-    assert!(!t.contains("percentile(90%)"), "only the asked percentiles are printed:\n{t}");
+    assert!(
+        !t.contains("percentile(90%)"),
+        "only the asked percentiles are printed:\n{t}"
+    );
 
     let j = read_json(&report);
     assert_eq!(j["model"], m.as_str());
     assert_eq!(j["threads"], 1);
     let r = &j["results"][0];
     assert_eq!(j["results"].as_array().map(Vec::len), Some(1));
-    assert_eq!((r["backend"].as_str(), r["precision"].as_str()), (Some("cpu"), Some("fp32")));
+    assert_eq!(
+        (r["backend"].as_str(), r["precision"].as_str()),
+        (Some("cpu"), Some("fp32"))
+    );
     // x is float32[2, 3]: its first dim is the batch.
-    assert_eq!((r["batch"].as_u64(), r["threads"].as_u64(), r["queries"].as_u64()), (Some(2), Some(1), Some(5)));
+    assert_eq!(
+        (
+            r["batch"].as_u64(),
+            r["threads"].as_u64(),
+            r["queries"].as_u64()
+        ),
+        (Some(2), Some(1), Some(5))
+    );
     let lat = &r["latency_ms"];
-    let v = |k: &str| lat[k].as_f64().unwrap_or_else(|| panic!("latency_ms.{k} in {lat}"));
+    let v = |k: &str| {
+        lat[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("latency_ms.{k} in {lat}"))
+    };
     for k in ["mean", "p50", "p90", "p95", "p99"] {
         assert!(v("min") <= v(k) && v(k) <= v("max"), "{k}: {lat}");
     }
-    assert!(v("min") > 0.0 && r["throughput_qps"].as_f64().is_some_and(|q| q > 0.0), "{r}");
-    assert!(r["peak_memory_bytes"].is_null() || r["peak_memory_bytes"].is_u64(), "{r}");
-    assert!(r["h2d_ms"].is_null() && r["compute_ms"].is_null() && r["d2h_ms"].is_null(), "{r}");
+    assert!(
+        v("min") > 0.0 && r["throughput_qps"].as_f64().is_some_and(|q| q > 0.0),
+        "{r}"
+    );
+    assert!(
+        r["peak_memory_bytes"].is_null() || r["peak_memory_bytes"].is_u64(),
+        "{r}"
+    );
+    assert!(
+        r["h2d_ms"].is_null() && r["compute_ms"].is_null() && r["d2h_ms"].is_null(),
+        "{r}"
+    );
     assert_eq!(r["check"]["status"], "passed");
     assert_eq!(r["check"]["max_error"], 0.0);
     assert_eq!(j["speedups"][0]["speedup_vs_cpu_fp32"], 1.0);
@@ -107,8 +153,14 @@ fn bench_prints_trtexec_summary_and_writes_report_and_times() {
     let mut last_end = 0.0;
     for q in rows {
         let f = |k: &str| q[k].as_f64().unwrap_or_else(|| panic!("{k} in {q}"));
-        assert!((f("endEnqMs") - f("startEnqMs") - f("enqueueMs")).abs() < 1e-9, "{q}");
-        assert!((f("latencyMs") - (f("endHostMs") - f("startHostMs"))).abs() < 1e-9, "{q}");
+        assert!(
+            (f("endEnqMs") - f("startEnqMs") - f("enqueueMs")).abs() < 1e-9,
+            "{q}"
+        );
+        assert!(
+            (f("latencyMs") - (f("endHostMs") - f("startHostMs"))).abs() < 1e-9,
+            "{q}"
+        );
         assert!(f("startEnqMs") >= last_end, "queries run back to back: {q}");
         last_end = f("endEnqMs");
         for k in ["computeMs", "h2dMs", "d2hMs", "startComputeMs", "endD2hMs"] {
@@ -125,19 +177,49 @@ fn bench_markdown_report_has_the_table_and_a_chart_beside_it() {
     // trtexec's spellings: --warmUp, --exportTimes.
     let times = d.join("t.json");
     let o = rtforge(&[
-        "bench", "--onnx", &m, "--iterations", "3", "--duration", "0", "--warmUp", "0", "--threads", "1", "-O", "0",
-        "--report", md.to_str().unwrap(), "--exportTimes", times.to_str().unwrap(),
+        "bench",
+        "--onnx",
+        &m,
+        "--iterations",
+        "3",
+        "--duration",
+        "0",
+        "--warmUp",
+        "0",
+        "--threads",
+        "1",
+        "-O",
+        "0",
+        "--report",
+        md.to_str().unwrap(),
+        "--exportTimes",
+        times.to_str().unwrap(),
     ]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
-    assert!(t.contains("Output check: skipped (this run is the cpu fp32 -O0 reference itself"), "{t}");
+    assert!(
+        t.contains("Output check: skipped (this run is the cpu fp32 -O0 reference itself"),
+        "{t}"
+    );
     let text_md = std::fs::read_to_string(&md).unwrap();
-    assert!(text_md.contains("| cpu | fp32 | 2 |") && text_md.contains("1.00×"), "{text_md}");
-    assert!(text_md.contains("![median latency per run, ms](report.svg)"), "{text_md}");
-    assert!(text_md.contains("| H2D Latency | not applicable: no host-to-device copy |"), "{text_md}");
+    assert!(
+        text_md.contains("| cpu | fp32 | 2 |") && text_md.contains("1.00×"),
+        "{text_md}"
+    );
+    assert!(
+        text_md.contains("![median latency per run, ms](report.svg)"),
+        "{text_md}"
+    );
+    assert!(
+        text_md.contains("| H2D Latency | not applicable: no host-to-device copy |"),
+        "{text_md}"
+    );
     assert!(text_md.contains("- Output check: skipped"), "{text_md}");
     let svg = std::fs::read_to_string(d.join("report.svg")).unwrap();
-    assert!(svg.starts_with("<svg") && svg.contains("cpu fp32 b2"), "{svg}");
+    assert!(
+        svg.starts_with("<svg") && svg.contains("cpu fp32 b2"),
+        "{svg}"
+    );
     assert_eq!(read_json(&times).as_array().map(Vec::len), Some(3));
 }
 
@@ -150,7 +232,11 @@ fn bench_needs_shapes_for_free_dims_and_says_so() {
     let o = rtforge(&args);
     let t = text(&o);
     assert_eq!(o.status.code(), Some(1), "{t}");
-    assert!(t.contains("input 'x' float32[N, 3] has the free dimension 'N'") && t.contains("--shapes x:1x3"), "{t}");
+    assert!(
+        t.contains("input 'x' float32[N, 3] has the free dimension 'N'")
+            && t.contains("--shapes x:1x3"),
+        "{t}"
+    );
 
     let report = d.join("r.json");
     args.extend(["--shapes", "x:4x3", "--report", report.to_str().unwrap()]);
@@ -159,7 +245,11 @@ fn bench_needs_shapes_for_free_dims_and_says_so() {
     assert_eq!(read_json(&report)["results"][0]["batch"], 4);
 
     let o = rtforge(&["bench", "--onnx", &m, "--shapes", "nope:1x3"]);
-    assert!(!o.status.success() && text(&o).contains("'nope'"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("'nope'"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

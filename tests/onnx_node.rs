@@ -40,7 +40,9 @@ fn run_case(dir: &Path) -> Outcome {
     let model = match load_model(&dir.join("model.onnx")) {
         Ok(m) => m,
         Err(e @ Error::UnsupportedOps { .. }) => return Outcome::Unsupported(e.to_string()),
-        Err(e) if e.to_string().contains("not supported") => return Outcome::Unsupported(e.to_string()),
+        Err(e) if e.to_string().contains("not supported") => {
+            return Outcome::Unsupported(e.to_string())
+        }
         Err(e) => return Outcome::Fail(format!("load: {e}")),
     };
     let mut session = match Session::new(&model, "cpu", &CompileOptions { threads: Some(2) }) {
@@ -48,7 +50,12 @@ fn run_case(dir: &Path) -> Outcome {
         Err(e) => return Outcome::Fail(format!("compile: {e}")),
     };
     let mut sets: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect())
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
         .unwrap_or_default();
     sets.sort();
     for set in sets {
@@ -76,10 +83,21 @@ fn run_case(dir: &Path) -> Outcome {
             Err(e) => return Outcome::Fail(format!("run: {e}")),
         };
         if got.len() != expected.len() {
-            return Outcome::Fail(format!("{} outputs, expected {}", got.len(), expected.len()));
+            return Outcome::Fail(format!(
+                "{} outputs, expected {}",
+                got.len(),
+                expected.len()
+            ));
         }
         for ((name, g), e) in got.iter().zip(&expected) {
-            if let Err(msg) = compare(g, e, Tolerance { rtol: 1e-3, atol: 1e-5 }) {
+            if let Err(msg) = compare(
+                g,
+                e,
+                Tolerance {
+                    rtol: 1e-3,
+                    atol: 1e-5,
+                },
+            ) {
                 return Outcome::Fail(format!("output '{name}': {msg}"));
             }
         }
@@ -90,7 +108,9 @@ fn run_case(dir: &Path) -> Outcome {
 fn matches(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern == name,
-        Some((pre, post)) => name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post),
+        Some((pre, post)) => {
+            name.len() >= pre.len() + post.len() && name.starts_with(pre) && name.ends_with(post)
+        }
     }
 }
 
@@ -104,8 +124,11 @@ fn onnx_node_tests() {
     );
     let manifest_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx-node-pass.txt");
     let manifest = std::fs::read_to_string(&manifest_path).unwrap_or_default();
-    let patterns: Vec<&str> =
-        manifest.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    let patterns: Vec<&str> = manifest
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
     let filter = std::env::var("RTFORGE_NODE_FILTER").ok();
     let mut cases: Vec<String> = std::fs::read_dir(&root)
         .expect("read node dir")
@@ -130,9 +153,15 @@ fn onnx_node_tests() {
             println!("{c}: {m}");
         }
     }
-    let required_failures: Vec<&(String, String)> =
-        failed.iter().chain(&unsupported).filter(|(c, _)| patterns.iter().any(|p| matches(p, c))).collect();
-    let panics = failed.iter().filter(|(_, m)| m.starts_with("PANIC")).count();
+    let required_failures: Vec<&(String, String)> = failed
+        .iter()
+        .chain(&unsupported)
+        .filter(|(c, _)| patterns.iter().any(|p| matches(p, c)))
+        .collect();
+    let panics = failed
+        .iter()
+        .filter(|(_, m)| m.starts_with("PANIC"))
+        .count();
     println!(
         "onnx node tests: {} passed, {} failed, {} unsupported ({} cases, {} listed patterns)",
         passed.len(),
@@ -157,6 +186,10 @@ fn onnx_node_tests() {
         required_failures.is_empty(),
         "{} listed case(s) failed:\n{}",
         required_failures.len(),
-        required_failures.iter().map(|(c, m)| format!("  {c}: {m}")).collect::<Vec<_>>().join("\n")
+        required_failures
+            .iter()
+            .map(|(c, m)| format!("  {c}: {m}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }

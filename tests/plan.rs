@@ -41,7 +41,11 @@ fn round_trip(stem: &str, shapes: Shapes) {
     let model = load_model(&reference.model).unwrap_or_else(|e| panic!("{stem}: load: {e}"));
     let mut req = BuildRequest::new(&reference.model.display().to_string(), "cpu");
     if let Shapes::Bound = shapes {
-        let inputs = reference.inputs.iter().map(|(n, t)| InputProfile::fixed(n, t.shape().to_vec())).collect();
+        let inputs = reference
+            .inputs
+            .iter()
+            .map(|(n, t)| InputProfile::fixed(n, t.shape().to_vec()))
+            .collect();
         req.profile = Profile { inputs };
     }
     let (built, report) = plan::build(model, &req).unwrap_or_else(|e| panic!("{stem}: build: {e}"));
@@ -49,29 +53,51 @@ fn round_trip(stem: &str, shapes: Shapes) {
         assert_eq!(report.bound_inputs.len(), reference.inputs.len(), "{stem}");
         for (name, t) in &reference.inputs {
             let g = &built.model.graph;
-            let v = g.inputs.iter().find(|&&v| g.value(v).name == *name).expect("input");
+            let v = g
+                .inputs
+                .iter()
+                .find(|&&v| g.value(v).name == *name)
+                .expect("input");
             let want: Vec<Dim> = t.shape().iter().map(|&d| Dim::Fixed(d)).collect();
-            assert_eq!(g.value(*v).shape.as_ref(), Some(&want), "{stem}: input '{name}' not bound");
+            assert_eq!(
+                g.value(*v).shape.as_ref(),
+                Some(&want),
+                "{stem}: input '{name}' not bound"
+            );
         }
     }
     let path = scratch(&format!("{stem}.plan"));
-    let size = built.save(&path).unwrap_or_else(|e| panic!("{stem}: save: {e}"));
+    let size = built
+        .save(&path)
+        .unwrap_or_else(|e| panic!("{stem}: save: {e}"));
     assert_eq!(size, std::fs::metadata(&path).expect("plan file").len());
     let (params, bytes) = built.model.parameters();
-    assert!(size >= bytes as u64, "{stem}: a {size}-byte plan cannot hold {bytes} bytes of weights");
+    assert!(
+        size >= bytes as u64,
+        "{stem}: a {size}-byte plan cannot hold {bytes} bytes of weights"
+    );
 
     let loaded = Plan::load(&path).unwrap_or_else(|e| panic!("{stem}: load plan: {e}"));
     // Exact equality of the whole graph, subgraphs and weights included; printed briefly on failure.
-    assert!(loaded.model.graph == built.model.graph, "{stem}: the loaded graph differs from the built one");
+    assert!(
+        loaded.model.graph == built.model.graph,
+        "{stem}: the loaded graph differs from the built one"
+    );
     assert_eq!(loaded.model.parameters(), (params, bytes), "{stem}");
     assert_eq!(loaded.model.opsets, built.model.opsets, "{stem}");
     assert_eq!(loaded.fingerprint, built.fingerprint, "{stem}");
-    assert_eq!((&loaded.build, &loaded.profiles), (&built.build, &built.profiles), "{stem}");
+    assert_eq!(
+        (&loaded.build, &loaded.profiles),
+        (&built.build, &built.profiles),
+        "{stem}"
+    );
 
     let mut session = Session::from_plan(&loaded, "cpu", &CompileOptions { threads: Some(2) })
         .unwrap_or_else(|e| panic!("{stem}: session: {e}"));
     let feed: HashMap<String, Tensor> = reference.inputs.iter().cloned().collect();
-    let got = session.run(&feed).unwrap_or_else(|e| panic!("{stem}: run: {e}"));
+    let got = session
+        .run(&feed)
+        .unwrap_or_else(|e| panic!("{stem}: run: {e}"));
     let got_names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     let want_names: Vec<&str> = reference.outputs.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(got_names, want_names, "{stem}");
@@ -79,15 +105,31 @@ fn round_trip(stem: &str, shapes: Shapes) {
     for ((name, got), (_, want)) in got.iter().zip(&reference.outputs) {
         if want.dtype().is_float() && got.dtype() == want.dtype() && got.shape() == want.shape() {
             let err = relative_l2(got, want);
-            println!("{stem} (plan): {name} {:?} relative L2 {err:.3e}", got.shape());
+            println!(
+                "{stem} (plan): {name} {:?} relative L2 {err:.3e}",
+                got.shape()
+            );
             if err.is_nan() || err > MAX_REL_L2 {
-                failures.push(format!("{name}: relative L2 error {err:.3e} exceeds {MAX_REL_L2:.0e}"));
+                failures.push(format!(
+                    "{name}: relative L2 error {err:.3e} exceeds {MAX_REL_L2:.0e}"
+                ));
             }
-        } else if let Err(e) = compare(got, want, Tolerance { rtol: 0.0, atol: 0.0 }) {
+        } else if let Err(e) = compare(
+            got,
+            want,
+            Tolerance {
+                rtol: 0.0,
+                atol: 0.0,
+            },
+        ) {
             failures.push(format!("{name}: {e}"));
         }
     }
-    assert!(failures.is_empty(), "{stem} from a plan differs from onnxruntime:\n  {}", failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{stem} from a plan differs from onnxruntime:\n  {}",
+        failures.join("\n  ")
+    );
     std::fs::remove_file(&path).ok();
 }
 
@@ -173,8 +215,16 @@ fn truncated_plans_are_errors_that_say_how_to_rebuild() {
     let p = path.display().to_string();
     for cut in [1, 8, 60, 104, bytes.len() / 2, bytes.len() - 1] {
         let e = load_error(&path, &bytes[..cut]);
-        assert!(e.starts_with(&format!("{p}: truncated: {cut}")), "cut at {cut}: {e}");
-        assert!(e.ends_with(&format!("rebuild it with `rtforge build --onnx MODEL --save-engine {p}`")), "{e}");
+        assert!(
+            e.starts_with(&format!("{p}: truncated: {cut}")),
+            "cut at {cut}: {e}"
+        );
+        assert!(
+            e.ends_with(&format!(
+                "rebuild it with `rtforge build --onnx MODEL --save-engine {p}`"
+            )),
+            "{e}"
+        );
     }
     let e = load_error(&path, &[]);
     assert!(e.contains("not an rtforge plan"), "{e}");
@@ -188,7 +238,10 @@ fn a_flipped_bit_anywhere_fails_the_checksum() {
         let mut b = bytes.clone();
         b[at] ^= 0x04;
         let e = load_error(&path, &b);
-        assert!(e.contains("checksum mismatch") && e.contains("the file is corrupted"), "byte {at}: {e}");
+        assert!(
+            e.contains("checksum mismatch") && e.contains("the file is corrupted"),
+            "byte {at}: {e}"
+        );
     }
 }
 
@@ -204,8 +257,14 @@ fn another_magic_or_version_is_refused() {
     b[8..12].copy_from_slice(&2u32.to_le_bytes());
     reseal(&mut b);
     let e = load_error(&path, &b);
-    assert!(e.starts_with(&format!("{p}: plan format version 2, but this rtforge")), "{e}");
-    assert!(e.contains("reads version 1; rebuild it with `rtforge build --onnx MODEL"), "{e}");
+    assert!(
+        e.starts_with(&format!("{p}: plan format version 2, but this rtforge")),
+        "{e}"
+    );
+    assert!(
+        e.contains("reads version 1; rebuild it with `rtforge build --onnx MODEL"),
+        "{e}"
+    );
     let mut b = bytes.clone();
     b.extend_from_slice(b"tail");
     let e = load_error(&path, &b);
@@ -221,7 +280,10 @@ fn forged_lengths_are_errors_not_allocations() {
         b[at..at + 8].copy_from_slice(&(u64::MAX - 7).to_le_bytes());
         reseal(&mut b);
         let e = load_error(&path, &b);
-        assert!(e.contains("section") && e.contains("lies outside the file"), "{e}");
+        assert!(
+            e.contains("section") && e.contains("lies outside the file"),
+            "{e}"
+        );
     }
 }
 
@@ -242,8 +304,15 @@ fn a_plan_for_another_backend_or_precision_is_refused() {
     let p = Plan::load(&path).expect("a plan for another backend still loads");
     let e = refused(Session::from_plan(&p, "cpu", &CompileOptions::default()));
     let f = path.display();
-    assert!(e.starts_with(&format!("{f}: this plan was built for backend 'tensorrt', not 'cpu'")), "{e}");
-    let rebuild = format!("rebuild it with `rtforge build --onnx add.onnx --save-engine {f} --backend cpu -O 3`");
+    assert!(
+        e.starts_with(&format!(
+            "{f}: this plan was built for backend 'tensorrt', not 'cpu'"
+        )),
+        "{e}"
+    );
+    let rebuild = format!(
+        "rebuild it with `rtforge build --onnx add.onnx --save-engine {f} --backend cpu -O 3`"
+    );
     assert!(e.ends_with(&rebuild), "{e}");
 }
 
@@ -251,7 +320,10 @@ fn a_plan_for_another_backend_or_precision_is_refused() {
 
 /// `y = x + w` with x float32[N, 3] and w = [1, 2, 3], built with `profile`.
 fn batch_plan(name: &str, profile: Profile) -> Plan {
-    let w = rtforge::onnx::tensor_proto::to_proto("w", &Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap());
+    let w = rtforge::onnx::tensor_proto::to_proto(
+        "w",
+        &Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap(),
+    );
     let m = tiny::model(
         vec![tiny::node("Add", "add0", &["x", "w"], &["y"])],
         vec![w],
@@ -270,19 +342,32 @@ fn batch_plan(name: &str, profile: Profile) -> Plan {
 
 fn run_rows(s: &mut Session, rows: usize) -> Result<Vec<f32>, String> {
     let x = Tensor::from_vec(vec![rows, 3], vec![10.0f32; rows * 3]).unwrap();
-    let out = s.run(&HashMap::from([("x".to_string(), x)])).map_err(|e| e.to_string())?;
+    let out = s
+        .run(&HashMap::from([("x".to_string(), x)]))
+        .map_err(|e| e.to_string())?;
     Ok(out[0].1.as_slice::<f32>().unwrap().to_vec())
 }
 
 #[test]
 fn inputs_outside_a_range_profile_are_refused_with_the_range() {
     let profile = Profile {
-        inputs: vec![InputProfile { name: "x".into(), min: vec![1, 3], opt: vec![2, 3], max: vec![4, 3] }],
+        inputs: vec![InputProfile {
+            name: "x".into(),
+            min: vec![1, 3],
+            opt: vec![2, 3],
+            max: vec![4, 3],
+        }],
     };
     let p = batch_plan("range", profile);
-    assert_eq!(p.model.graph.value(p.model.graph.inputs[0]).shape, Some(vec![Dim::Symbol("N".into()), Dim::Fixed(3)]));
+    assert_eq!(
+        p.model.graph.value(p.model.graph.inputs[0]).shape,
+        Some(vec![Dim::Symbol("N".into()), Dim::Fixed(3)])
+    );
     let mut s = Session::from_plan(&p, "cpu", &CompileOptions::default()).expect("session");
-    assert_eq!(run_rows(&mut s, 2).unwrap(), [11.0, 12.0, 13.0, 11.0, 12.0, 13.0]);
+    assert_eq!(
+        run_rows(&mut s, 2).unwrap(),
+        [11.0, 12.0, 13.0, 11.0, 12.0, 13.0]
+    );
     assert_eq!(run_rows(&mut s, 4).unwrap().len(), 12);
     assert_eq!(
         run_rows(&mut s, 8).unwrap_err(),
@@ -296,13 +381,21 @@ fn inputs_outside_a_range_profile_are_refused_with_the_range() {
 
 #[test]
 fn a_fixed_profile_binds_the_graph_and_refuses_other_shapes() {
-    let p = batch_plan("fixed", Profile { inputs: vec![InputProfile::fixed("x", vec![2, 3])] });
+    let p = batch_plan(
+        "fixed",
+        Profile {
+            inputs: vec![InputProfile::fixed("x", vec![2, 3])],
+        },
+    );
     let g = &p.model.graph;
     let fixed = Some(vec![Dim::Fixed(2), Dim::Fixed(3)]);
     assert_eq!(g.value(g.inputs[0]).shape, fixed);
     assert_eq!(g.value(g.outputs[0]).shape, fixed);
     let mut s = Session::from_plan(&p, "cpu", &CompileOptions::default()).expect("session");
-    assert_eq!(run_rows(&mut s, 2).unwrap(), [11.0, 12.0, 13.0, 11.0, 12.0, 13.0]);
+    assert_eq!(
+        run_rows(&mut s, 2).unwrap(),
+        [11.0, 12.0, 13.0, 11.0, 12.0, 13.0]
+    );
     assert_eq!(
         run_rows(&mut s, 3).unwrap_err(),
         "input 'x' dim 0 is 3, the plan's profile allows only 2; rebuild with --shapes x:3x3"
@@ -311,7 +404,10 @@ fn a_fixed_profile_binds_the_graph_and_refuses_other_shapes() {
 
 #[test]
 fn profiles_that_contradict_the_model_do_not_build() {
-    let w = rtforge::onnx::tensor_proto::to_proto("w", &Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap());
+    let w = rtforge::onnx::tensor_proto::to_proto(
+        "w",
+        &Tensor::from_vec(vec![3], vec![1.0f32, 2.0, 3.0]).unwrap(),
+    );
     let m = tiny::model(
         vec![tiny::node("Add", "add0", &["x", "w"], &["y"])],
         vec![w],
@@ -339,7 +435,12 @@ fn profiles_that_contradict_the_model_do_not_build() {
         "input 'x' dim 1 is fixed at 3 by the model (float32[N, 3]), but the profile's min shape 1x4 has 4"
     );
     assert_eq!(
-        err(vec![InputProfile { name: "x".into(), min: vec![4, 3], opt: vec![2, 3], max: vec![8, 3] }]),
+        err(vec![InputProfile {
+            name: "x".into(),
+            min: vec![4, 3],
+            opt: vec![2, 3],
+            max: vec![8, 3]
+        }]),
         "input 'x' dim 0: needs min ≤ opt ≤ max, got min 4, opt 2, max 8"
     );
 }

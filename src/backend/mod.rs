@@ -53,7 +53,10 @@ pub fn all() -> Vec<Box<dyn Backend>> {
 
 /// The backends that can run on this machine.
 pub fn available() -> Vec<Box<dyn Backend>> {
-    all().into_iter().filter(|b| b.available().is_ok()).collect()
+    all()
+        .into_iter()
+        .filter(|b| b.available().is_ok())
+        .collect()
 }
 
 /// Looks a backend up by name; an unknown or unavailable one is an error that says why.
@@ -61,10 +64,14 @@ pub fn by_name(name: &str) -> Result<Box<dyn Backend>> {
     let all = all();
     let names: Vec<&str> = all.iter().map(|b| b.name()).collect();
     let names = names.join(", ");
-    let b = all
-        .into_iter()
-        .find(|b| b.name() == name)
-        .ok_or_else(|| Error::Other(format!("unknown backend '{name}' (this build has: {names})")))?;
-    b.available().map_err(|u| Error::Backend { backend: name.to_string(), msg: format!("unavailable: {}", u.0) })?;
+    let b = all.into_iter().find(|b| b.name() == name).ok_or_else(|| {
+        Error::Other(format!(
+            "unknown backend '{name}' (this build has: {names})"
+        ))
+    })?;
+    b.available().map_err(|u| Error::Backend {
+        backend: name.to_string(),
+        msg: format!("unavailable: {}", u.0),
+    })?;
     Ok(b)
 }

@@ -39,12 +39,21 @@ pub enum CheckOutcome {
     /// Not compared, and why (the run is the reference itself).
     Skipped(String),
     /// Compared with `against` at `tolerance`; passed when every output is within it.
-    Compared { against: String, tolerance: f64, outputs: Vec<OutputDiff> },
+    Compared {
+        against: String,
+        tolerance: f64,
+        outputs: Vec<OutputDiff>,
+    },
 }
 
 impl CheckOutcome {
     /// Compares named outputs with the reference's, output by output, in the reference's order.
-    pub fn compare(against: &str, got: &[(String, Tensor)], want: &[(String, Tensor)], tolerance: f64) -> CheckOutcome {
+    pub fn compare(
+        against: &str,
+        got: &[(String, Tensor)],
+        want: &[(String, Tensor)],
+        tolerance: f64,
+    ) -> CheckOutcome {
         let outputs = want
             .iter()
             .map(|(name, w)| match got.iter().find(|(n, _)| n == name) {
@@ -57,16 +66,24 @@ impl CheckOutcome {
                 },
             })
             .collect();
-        CheckOutcome::Compared { against: against.to_string(), tolerance, outputs }
+        CheckOutcome::Compared {
+            against: against.to_string(),
+            tolerance,
+            outputs,
+        }
     }
 
     /// `Some(true)` when compared and every output is within tolerance; `None` when skipped.
     pub fn passed(&self) -> Option<bool> {
         match self {
             CheckOutcome::Skipped(_) => None,
-            CheckOutcome::Compared { tolerance, outputs, .. } => {
-                Some(outputs.iter().all(|o| o.mismatch.is_none() && o.error <= *tolerance))
-            }
+            CheckOutcome::Compared {
+                tolerance, outputs, ..
+            } => Some(
+                outputs
+                    .iter()
+                    .all(|o| o.mismatch.is_none() && o.error <= *tolerance),
+            ),
         }
     }
 
@@ -74,7 +91,9 @@ impl CheckOutcome {
     pub fn worst_error(&self) -> Option<f64> {
         match self {
             CheckOutcome::Skipped(_) => None,
-            CheckOutcome::Compared { outputs, .. } => Some(outputs.iter().map(|o| o.error).fold(0.0, f64::max)),
+            CheckOutcome::Compared { outputs, .. } => {
+                Some(outputs.iter().map(|o| o.error).fold(0.0, f64::max))
+            }
         }
     }
 
@@ -82,15 +101,28 @@ impl CheckOutcome {
     pub fn to_text(&self) -> String {
         match self {
             CheckOutcome::Skipped(why) => format!("Output check: skipped ({why})"),
-            CheckOutcome::Compared { against, tolerance, outputs } => {
-                let verdict = if self.passed() == Some(true) { "passed" } else { "FAILED" };
+            CheckOutcome::Compared {
+                against,
+                tolerance,
+                outputs,
+            } => {
+                let verdict = if self.passed() == Some(true) {
+                    "passed"
+                } else {
+                    "FAILED"
+                };
                 let mut s = format!(
                     "Output check vs {against}: {verdict} (max relative error {:.2e}, tolerance {tolerance:.0e}, {} output(s))",
                     self.worst_error().unwrap_or(0.0),
                     outputs.len()
                 );
-                for o in outputs.iter().filter(|o| o.mismatch.is_some() || o.error > *tolerance) {
-                    let why = o.mismatch.clone().unwrap_or_else(|| format!("relative error {:.3e}, max abs {:.3e}", o.error, o.max_abs));
+                for o in outputs
+                    .iter()
+                    .filter(|o| o.mismatch.is_some() || o.error > *tolerance)
+                {
+                    let why = o.mismatch.clone().unwrap_or_else(|| {
+                        format!("relative error {:.3e}, max abs {:.3e}", o.error, o.max_abs)
+                    });
                     s.push_str(&format!("\n  output '{}': {why}", o.name));
                 }
                 s
@@ -102,7 +134,11 @@ impl CheckOutcome {
         let num = |x: f64| if x.is_finite() { json!(x) } else { Value::Null };
         match self {
             CheckOutcome::Skipped(why) => json!({"status": "skipped", "reason": why}),
-            CheckOutcome::Compared { against, tolerance, outputs } => json!({
+            CheckOutcome::Compared {
+                against,
+                tolerance,
+                outputs,
+            } => json!({
                 "status": if self.passed() == Some(true) { "passed" } else { "failed" },
                 "against": against,
                 "tolerance": tolerance,
@@ -116,28 +152,58 @@ impl CheckOutcome {
 }
 
 fn diff(name: &str, got: &Tensor, want: &Tensor) -> OutputDiff {
-    let bad = |why: String| OutputDiff { name: name.to_string(), error: f64::INFINITY, max_abs: f64::INFINITY, mismatch: Some(why) };
+    let bad = |why: String| OutputDiff {
+        name: name.to_string(),
+        error: f64::INFINITY,
+        max_abs: f64::INFINITY,
+        mismatch: Some(why),
+    };
     if got.dtype() != want.dtype() {
-        return bad(format!("dtype {} but the reference has {}", got.dtype(), want.dtype()));
+        return bad(format!(
+            "dtype {} but the reference has {}",
+            got.dtype(),
+            want.dtype()
+        ));
     }
     if got.shape() != want.shape() {
-        return bad(format!("shape {:?} but the reference has {:?}", got.shape(), want.shape()));
+        return bad(format!(
+            "shape {:?} but the reference has {:?}",
+            got.shape(),
+            want.shape()
+        ));
     }
     let (g, w) = (got.to_vec::<f64>(), want.to_vec::<f64>());
-    let max_abs = g.iter().zip(&w).map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() }).fold(0.0, f64::max);
+    let max_abs = g
+        .iter()
+        .zip(&w)
+        .map(|(a, b)| if a == b { 0.0 } else { (a - b).abs() })
+        .fold(0.0, f64::max);
     let error = if want.dtype().is_float() {
         relative_l2(&g, &w)
     } else if w.is_empty() {
         0.0
     } else {
         let differing = if want.dtype() == DType::U64 {
-            got.to_vec::<u64>().iter().zip(want.to_vec::<u64>()).filter(|(a, b)| **a != *b).count()
+            got.to_vec::<u64>()
+                .iter()
+                .zip(want.to_vec::<u64>())
+                .filter(|(a, b)| **a != *b)
+                .count()
         } else {
-            got.to_vec::<i64>().iter().zip(want.to_vec::<i64>()).filter(|(a, b)| **a != *b).count()
+            got.to_vec::<i64>()
+                .iter()
+                .zip(want.to_vec::<i64>())
+                .filter(|(a, b)| **a != *b)
+                .count()
         };
         differing as f64 / w.len() as f64
     };
-    OutputDiff { name: name.to_string(), error, max_abs, mismatch: None }
+    OutputDiff {
+        name: name.to_string(),
+        error,
+        max_abs,
+        mismatch: None,
+    }
 }
 
 /// ‖g − w‖₂ / ‖w‖₂; the absolute ‖g − w‖₂ when `w` is all zeros. NaN where the reference is not
@@ -198,22 +264,39 @@ mod tests {
         let bad = vec![("y".to_string(), t(vec![3.0, 4.5]))];
         let c = CheckOutcome::compare("cpu fp32", &good, &want, FP32_TOLERANCE);
         assert_eq!(c.passed(), Some(true));
-        assert!(c.to_text().starts_with("Output check vs cpu fp32: passed"), "{}", c.to_text());
+        assert!(
+            c.to_text().starts_with("Output check vs cpu fp32: passed"),
+            "{}",
+            c.to_text()
+        );
         let c = CheckOutcome::compare("cpu fp32", &bad, &want, FP32_TOLERANCE);
         assert_eq!(c.passed(), Some(false));
         assert_eq!(c.worst_error(), Some(0.1));
-        assert!(c.to_text().contains("FAILED") && c.to_text().contains("output 'y'"), "{}", c.to_text());
+        assert!(
+            c.to_text().contains("FAILED") && c.to_text().contains("output 'y'"),
+            "{}",
+            c.to_text()
+        );
         assert_eq!(c.to_json()["status"], "failed");
     }
 
     #[test]
     fn shape_dtype_and_missing_outputs_are_mismatches() {
-        let want = vec![("y".to_string(), t(vec![1.0, 2.0])), ("z".to_string(), t(vec![1.0]))];
-        let got = vec![("y".to_string(), Tensor::from_vec(vec![2], vec![1i64, 2]).unwrap())];
+        let want = vec![
+            ("y".to_string(), t(vec![1.0, 2.0])),
+            ("z".to_string(), t(vec![1.0])),
+        ];
+        let got = vec![(
+            "y".to_string(),
+            Tensor::from_vec(vec![2], vec![1i64, 2]).unwrap(),
+        )];
         let c = CheckOutcome::compare("ref", &got, &want, FP32_TOLERANCE);
         assert_eq!(c.passed(), Some(false));
         let text = c.to_text();
-        assert!(text.contains("dtype int64") && text.contains("'z': missing"), "{text}");
+        assert!(
+            text.contains("dtype int64") && text.contains("'z': missing"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -224,7 +307,10 @@ mod tests {
         assert_eq!((c.passed(), c.worst_error()), (Some(false), Some(0.25)));
         let s = CheckOutcome::Skipped("this run is the reference".into());
         assert_eq!(s.passed(), None);
-        assert_eq!(s.to_text(), "Output check: skipped (this run is the reference)");
+        assert_eq!(
+            s.to_text(),
+            "Output check: skipped (this run is the reference)"
+        );
         assert_eq!(s.to_json()["status"], "skipped");
     }
 }

@@ -19,16 +19,19 @@ pub type ShapeOverrides = HashMap<String, Vec<usize>>;
 pub fn parse_shapes(s: &str) -> Result<ShapeOverrides> {
     let mut m = HashMap::new();
     for part in s.split(',').filter(|p| !p.is_empty()) {
-        let (name, dims) = part
-            .rsplit_once(':')
-            .ok_or_else(|| Error::Input(format!("--shapes '{part}': expected NAME:DIMS such as x:1x3x224x224")))?;
+        let (name, dims) = part.rsplit_once(':').ok_or_else(|| {
+            Error::Input(format!(
+                "--shapes '{part}': expected NAME:DIMS such as x:1x3x224x224"
+            ))
+        })?;
         let dims: Vec<usize> = if dims.is_empty() || dims == "scalar" {
             vec![]
         } else {
             dims.split('x')
                 .map(|d| {
-                    d.parse::<usize>()
-                        .map_err(|_| Error::Input(format!("--shapes '{part}': '{d}' is not a dimension")))
+                    d.parse::<usize>().map_err(|_| {
+                        Error::Input(format!("--shapes '{part}': '{d}' is not a dimension"))
+                    })
                 })
                 .collect::<Result<_>>()?
         };
@@ -98,24 +101,39 @@ pub fn index_bounds(g: &Graph) -> IndexBounds {
     let mut bounds = IndexBounds::new();
     for &v in &g.inputs {
         let info = g.value(v);
-        if info.dtype.is_some_and(|d| d.is_int()) && info.name.to_ascii_lowercase().contains("mask") {
+        if info.dtype.is_some_and(|d| d.is_int()) && info.name.to_ascii_lowercase().contains("mask")
+        {
             bounds.insert(info.name.clone(), 2);
         }
     }
     for node in &g.nodes {
         let Op::Gather(p) = &node.op else { continue };
-        let (Some(data), Some(idx)) = (node.input(0), node.input(1)) else { continue };
+        let (Some(data), Some(idx)) = (node.input(0), node.input(1)) else {
+            continue;
+        };
         if !g.inputs.contains(&idx) {
             continue;
         }
         let dims: Option<Vec<usize>> = match g.initializer(data) {
             Some(t) => Some(t.shape().to_vec()),
             None => g.value(data).shape.as_ref().map(|s| {
-                s.iter().map(|d| if let Dim::Fixed(n) = d { *n } else { usize::MAX }).collect()
+                s.iter()
+                    .map(|d| {
+                        if let Dim::Fixed(n) = d {
+                            *n
+                        } else {
+                            usize::MAX
+                        }
+                    })
+                    .collect()
             }),
         };
         let Some(dims) = dims else { continue };
-        let axis = if p.axis < 0 { p.axis + dims.len() as i64 } else { p.axis };
+        let axis = if p.axis < 0 {
+            p.axis + dims.len() as i64
+        } else {
+            p.axis
+        };
         if let Some(&n) = usize::try_from(axis).ok().and_then(|a| dims.get(a)) {
             if n != usize::MAX && n > 0 {
                 let b = bounds.entry(g.value(idx).name.clone()).or_insert(n);
@@ -125,7 +143,9 @@ pub fn index_bounds(g: &Graph) -> IndexBounds {
     }
     for &v in &g.inputs {
         let info = g.value(v);
-        let integer = info.dtype.is_some_and(|d| !d.is_float() && d != crate::DType::Bool);
+        let integer = info
+            .dtype
+            .is_some_and(|d| !d.is_float() && d != crate::DType::Bool);
         if integer && info.name.to_ascii_lowercase().contains("mask") {
             bounds.insert(info.name.clone(), 2);
         }
@@ -138,7 +158,12 @@ pub fn index_bounds(g: &Graph) -> IndexBounds {
 /// integer input with a bound below 10 in `bounds` takes its values modulo the bound. An input
 /// without a declared dtype or with a free dim not covered by `shapes` is an error that names it
 /// and says what to pass.
-pub fn synthesize(infos: &[ValueInfo], shapes: &ShapeOverrides, bounds: &IndexBounds, seed: u64) -> Result<HashMap<String, Tensor>> {
+pub fn synthesize(
+    infos: &[ValueInfo],
+    shapes: &ShapeOverrides,
+    bounds: &IndexBounds,
+    seed: u64,
+) -> Result<HashMap<String, Tensor>> {
     let mut feed = HashMap::new();
     for (k, info) in infos.iter().enumerate() {
         let dtype = info.dtype.ok_or_else(|| {
@@ -151,7 +176,10 @@ pub fn synthesize(infos: &[ValueInfo], shapes: &ShapeOverrides, bounds: &IndexBo
         let shape = concrete_shape(info, shapes)?;
         let mut t = random_tensor(dtype, &shape, seed.wrapping_add(k as u64))
             .map_err(|e| Error::Input(format!("input '{}': {e}", info.name)))?;
-        if let Some(&b) = bounds.get(&info.name).filter(|&&b| b < 10 && !dtype.is_float() && dtype != crate::DType::Bool) {
+        if let Some(&b) = bounds
+            .get(&info.name)
+            .filter(|&&b| b < 10 && !dtype.is_float() && dtype != crate::DType::Bool)
+        {
             let v: Vec<i64> = t.to_i64_vec().into_iter().map(|x| x % b as i64).collect();
             t = Tensor::from_vec(shape, v)?.cast(dtype);
         }
@@ -166,7 +194,11 @@ mod tests {
     use crate::DType;
 
     fn info(name: &str, dtype: Option<DType>, dims: Vec<Dim>) -> ValueInfo {
-        ValueInfo { name: name.into(), dtype, shape: Some(dims) }
+        ValueInfo {
+            name: name.into(),
+            dtype,
+            shape: Some(dims),
+        }
     }
 
     #[test]
@@ -175,15 +207,35 @@ mod tests {
         assert_eq!(m["x"], vec![1, 3, 224, 224]);
         assert_eq!(m["ids"], vec![8, 128]);
         assert_eq!(m["s"], Vec::<usize>::new());
-        assert!(parse_shapes("x").unwrap_err().to_string().contains("NAME:DIMS"));
-        assert!(parse_shapes("x:1xZ").unwrap_err().to_string().contains("'Z'"));
+        assert!(parse_shapes("x")
+            .unwrap_err()
+            .to_string()
+            .contains("NAME:DIMS"));
+        assert!(parse_shapes("x:1xZ")
+            .unwrap_err()
+            .to_string()
+            .contains("'Z'"));
     }
 
     #[test]
     fn free_dims_need_shapes_and_the_error_names_the_input() {
-        let x = info("x", Some(DType::F32), vec![Dim::Symbol("N".into()), Dim::Fixed(3)]);
-        let e = synthesize(std::slice::from_ref(&x), &HashMap::new(), &IndexBounds::new(), 0).unwrap_err().to_string();
-        assert!(e.contains("'x'") && e.contains("'N'") && e.contains("--shapes x:1x3"), "{e}");
+        let x = info(
+            "x",
+            Some(DType::F32),
+            vec![Dim::Symbol("N".into()), Dim::Fixed(3)],
+        );
+        let e = synthesize(
+            std::slice::from_ref(&x),
+            &HashMap::new(),
+            &IndexBounds::new(),
+            0,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("'x'") && e.contains("'N'") && e.contains("--shapes x:1x3"),
+            "{e}"
+        );
         let shapes = parse_shapes("x:4x3").unwrap();
         let feed = synthesize(&[x], &shapes, &IndexBounds::new(), 0).unwrap();
         assert_eq!(feed["x"].shape(), &[4, 3]);
@@ -192,7 +244,9 @@ mod tests {
     #[test]
     fn an_untyped_input_is_a_clear_error() {
         let x = info("mask", None, vec![Dim::Fixed(2)]);
-        let e = synthesize(&[x], &HashMap::new(), &IndexBounds::new(), 0).unwrap_err().to_string();
+        let e = synthesize(&[x], &HashMap::new(), &IndexBounds::new(), 0)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'mask'") && e.contains("element type"), "{e}");
     }
 
@@ -200,17 +254,35 @@ mod tests {
     fn each_input_gets_its_own_seed_and_the_same_seed_gives_the_same_data() {
         let a = info("a", Some(DType::F32), vec![Dim::Fixed(4)]);
         let b = info("b", Some(DType::F32), vec![Dim::Fixed(4)]);
-        let f1 = synthesize(&[a.clone(), b.clone()], &HashMap::new(), &IndexBounds::new(), 7).unwrap();
+        let f1 = synthesize(
+            &[a.clone(), b.clone()],
+            &HashMap::new(),
+            &IndexBounds::new(),
+            7,
+        )
+        .unwrap();
         let f2 = synthesize(&[a, b], &HashMap::new(), &IndexBounds::new(), 7).unwrap();
         assert_eq!(f1["a"].to_f32_vec(), f2["a"].to_f32_vec());
         assert_ne!(f1["a"].to_f32_vec(), f1["b"].to_f32_vec());
-        assert_eq!(f1["b"].to_f32_vec(), random_tensor(DType::F32, &[4], 8).unwrap().to_f32_vec());
+        assert_eq!(
+            f1["b"].to_f32_vec(),
+            random_tensor(DType::F32, &[4], 8).unwrap().to_f32_vec()
+        );
     }
 
     #[test]
     fn gather_indices_stay_inside_the_table() {
         // zoo bert: token_type_ids index a 2-row table, input_ids a 30522-row one.
-        let model = crate::zoo::load("bert", &crate::zoo::ZooOptions { batch: 1, seq: 64, layers: Some(1), seed: 0 }).unwrap();
+        let model = crate::zoo::load(
+            "bert",
+            &crate::zoo::ZooOptions {
+                batch: 1,
+                seq: 64,
+                layers: Some(1),
+                seed: 0,
+            },
+        )
+        .unwrap();
         let bounds = index_bounds(&model.graph);
         assert_eq!(bounds.get("token_type_ids"), Some(&2));
         assert_eq!(bounds.get("input_ids"), Some(&30522));
@@ -220,10 +292,16 @@ mod tests {
         let feed = synthesize(&infos, &HashMap::new(), &bounds, 3).unwrap();
         for name in ["token_type_ids", "attention_mask"] {
             let v = feed[name].to_i64_vec();
-            assert!(v.iter().all(|&x| x == 0 || x == 1) && v.contains(&0) && v.contains(&1), "{name}: {v:?}");
+            assert!(
+                v.iter().all(|&x| x == 0 || x == 1) && v.contains(&0) && v.contains(&1),
+                "{name}: {v:?}"
+            );
         }
         // Unbounded integers keep the plain rule, so `run --random-inputs` data is unchanged.
         let ids = feed["input_ids"].to_i64_vec();
-        assert_eq!(ids, random_tensor(DType::I64, &[1, 64], 3).unwrap().to_i64_vec());
+        assert_eq!(
+            ids,
+            random_tensor(DType::I64, &[1, 64], 3).unwrap().to_i64_vec()
+        );
     }
 }

@@ -19,7 +19,11 @@ pub struct Limits {
 impl Default for Limits {
     /// trtexec's defaults: `--warmUp=200` ms, `--duration=3` s, `--iterations=10`.
     fn default() -> Limits {
-        Limits { warm_up: Duration::from_millis(200), duration: Duration::from_secs(3), iterations: 10 }
+        Limits {
+            warm_up: Duration::from_millis(200),
+            duration: Duration::from_secs(3),
+            iterations: 10,
+        }
     }
 }
 
@@ -31,13 +35,19 @@ impl Limits {
             if v.is_finite() && v >= 0.0 {
                 Ok(Duration::from_secs_f64(v / scale))
             } else {
-                Err(Error::Input(format!("{what} must be a number >= 0, got {v}")))
+                Err(Error::Input(format!(
+                    "{what} must be a number >= 0, got {v}"
+                )))
             }
         };
         if iterations == 0 {
             return Err(Error::Input("--iterations must be at least 1".into()));
         }
-        Ok(Limits { warm_up: dur(warm_up_ms, "--warm-up", 1e3)?, duration: dur(duration_s, "--duration", 1.0)?, iterations })
+        Ok(Limits {
+            warm_up: dur(warm_up_ms, "--warm-up", 1e3)?,
+            duration: dur(duration_s, "--duration", 1.0)?,
+            iterations,
+        })
     }
 
     /// True once the warm-up has lasted `elapsed`. A zero warm-up is done before it starts.
@@ -54,7 +64,11 @@ impl Limits {
     /// reach 1 before it stops.
     pub fn progress(&self, queries: usize, elapsed: Duration) -> f64 {
         let by_count = queries as f64 / self.iterations as f64;
-        let by_time = if self.duration.is_zero() { 1.0 } else { elapsed.as_secs_f64() / self.duration.as_secs_f64() };
+        let by_time = if self.duration.is_zero() {
+            1.0
+        } else {
+            elapsed.as_secs_f64() / self.duration.as_secs_f64()
+        };
         by_count.min(by_time).clamp(0.0, 1.0)
     }
 }
@@ -103,8 +117,17 @@ mod tests {
 
     #[test]
     fn bad_limits_are_errors() {
-        assert!(Limits::new(0.0, 1.0, 0).unwrap_err().to_string().contains("--iterations"));
-        assert!(Limits::new(-1.0, 1.0, 1).unwrap_err().to_string().contains("--warm-up"));
-        assert!(Limits::new(0.0, f64::NAN, 1).unwrap_err().to_string().contains("--duration"));
+        assert!(Limits::new(0.0, 1.0, 0)
+            .unwrap_err()
+            .to_string()
+            .contains("--iterations"));
+        assert!(Limits::new(-1.0, 1.0, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("--warm-up"));
+        assert!(Limits::new(0.0, f64::NAN, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("--duration"));
     }
 }

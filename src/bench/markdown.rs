@@ -35,22 +35,61 @@ pub fn to_markdown(r: &BenchReport, chart: Option<&str>) -> String {
 
 fn run_section(run: &RunReport) -> String {
     let s = &run.setup;
-    let mut md = format!("\n## {} {} (batch {}, {} thread(s))\n\n", s.backend, s.precision, s.batch, s.threads);
-    let pct: Vec<String> = run.percentiles.iter().map(|p| format!("p{}", percentile_label(*p))).collect();
-    md.push_str(&format!("| metric (ms) | min | max | mean | median | {} |\n", pct.join(" | ")));
-    md.push_str(&format!("|---|---:|---:|---:|---:|{}\n", "---:|".repeat(pct.len())));
+    let mut md = format!(
+        "\n## {} {} (batch {}, {} thread(s))\n\n",
+        s.backend, s.precision, s.batch, s.threads
+    );
+    let pct: Vec<String> = run
+        .percentiles
+        .iter()
+        .map(|p| format!("p{}", percentile_label(*p)))
+        .collect();
+    md.push_str(&format!(
+        "| metric (ms) | min | max | mean | median | {} |\n",
+        pct.join(" | ")
+    ));
+    md.push_str(&format!(
+        "|---|---:|---:|---:|---:|{}\n",
+        "---:|".repeat(pct.len())
+    ));
     let row = |name: &str, st: Option<&Stats>, na: &str| match st {
         Some(st) => {
-            let p: Vec<String> = run.percentiles.iter().map(|&p| st.percentile(p).map_or("".into(), |v| format!("{v:.3}"))).collect();
-            format!("| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {} |\n", st.min, st.max, st.mean, st.median, p.join(" | "))
+            let p: Vec<String> = run
+                .percentiles
+                .iter()
+                .map(|&p| st.percentile(p).map_or("".into(), |v| format!("{v:.3}")))
+                .collect();
+            format!(
+                "| {name} | {:.3} | {:.3} | {:.3} | {:.3} | {} |\n",
+                st.min,
+                st.max,
+                st.mean,
+                st.median,
+                p.join(" | ")
+            )
         }
-        None => format!("| {name} | not applicable: {na} |{}\n", " |".repeat(3 + run.percentiles.len())),
+        None => format!(
+            "| {name} | not applicable: {na} |{}\n",
+            " |".repeat(3 + run.percentiles.len())
+        ),
     };
     md.push_str(&row("Latency", Some(&run.latency), ""));
     md.push_str(&row("Enqueue Time", Some(&run.enqueue), ""));
-    md.push_str(&row("H2D Latency", run.h2d.as_ref(), "no host-to-device copy"));
-    md.push_str(&row("GPU Compute Time", run.compute.as_ref(), "computes on the host"));
-    md.push_str(&row("D2H Latency", run.d2h.as_ref(), "no device-to-host copy"));
+    md.push_str(&row(
+        "H2D Latency",
+        run.h2d.as_ref(),
+        "no host-to-device copy",
+    ));
+    md.push_str(&row(
+        "GPU Compute Time",
+        run.compute.as_ref(),
+        "computes on the host",
+    ));
+    md.push_str(&row(
+        "D2H Latency",
+        run.d2h.as_ref(),
+        "no device-to-host copy",
+    ));
     md.push_str(&format!(
         "\n- Throughput: {:.3} qps over {} queries; total host walltime {:.3} s\n",
         run.throughput_qps(),
@@ -58,10 +97,19 @@ fn run_section(run: &RunReport) -> String {
         run.walltime_ms / 1e3
     ));
     md.push_str(&match run.peak_memory_bytes {
-        Some(n) => format!("- Peak activation memory: {:.2} MiB\n", n as f64 / (1 << 20) as f64),
-        None => format!("- Peak activation memory: not tracked by the {} backend\n", s.backend),
+        Some(n) => format!(
+            "- Peak activation memory: {:.2} MiB\n",
+            n as f64 / (1 << 20) as f64
+        ),
+        None => format!(
+            "- Peak activation memory: not tracked by the {} backend\n",
+            s.backend
+        ),
     });
-    md.push_str(&format!("- {}\n", run.check.to_text().replace('\n', "\n  ")));
+    md.push_str(&format!(
+        "- {}\n",
+        run.check.to_text().replace('\n', "\n  ")
+    ));
     md
 }
 
@@ -74,7 +122,11 @@ pub fn svg_chart(r: &BenchReport) -> String {
     let top = 40.0;
     let height = top + ROW_H * rows.len() as f64 + 30.0;
     let width = LABEL_W + BAR_AREA + 120.0;
-    let max = rows.iter().map(|s| s.p90_ms.max(s.median_ms)).fold(0.0, f64::max).max(1e-9);
+    let max = rows
+        .iter()
+        .map(|s| s.p90_ms.max(s.median_ms))
+        .fold(0.0, f64::max)
+        .max(1e-9);
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"13\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
@@ -112,7 +164,10 @@ pub fn svg_chart(r: &BenchReport) -> String {
 }
 
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -124,22 +179,58 @@ mod tests {
     use crate::bench::trace::{QueryTrace, Trace};
 
     fn report() -> BenchReport {
-        let queries = (0..4).map(|i| QueryTrace::host_only(i as f64 * 8.0, (i + 1) as f64 * 8.0)).collect();
-        let trace = Trace { queries, warm_up_queries: 1, warm_up_ms: 10.0 };
-        let setup = RunSetup { backend: "cpu".into(), precision: "fp32".into(), batch: 1, threads: 2 };
-        let run = RunReport::new(setup, &trace, &[90.0, 99.0], None, CheckOutcome::Skipped("reference".into())).unwrap();
+        let queries = (0..4)
+            .map(|i| QueryTrace::host_only(i as f64 * 8.0, (i + 1) as f64 * 8.0))
+            .collect();
+        let trace = Trace {
+            queries,
+            warm_up_queries: 1,
+            warm_up_ms: 10.0,
+        };
+        let setup = RunSetup {
+            backend: "cpu".into(),
+            precision: "fp32".into(),
+            batch: 1,
+            threads: 2,
+        };
+        let run = RunReport::new(
+            setup,
+            &trace,
+            &[90.0, 99.0],
+            None,
+            CheckOutcome::Skipped("reference".into()),
+        )
+        .unwrap();
         let runs = vec![run];
-        BenchReport { model: "a<b>.onnx".into(), cpu_cores: 2, seed: 0, speedups: speedups(&runs), results: runs }
+        BenchReport {
+            model: "a<b>.onnx".into(),
+            cpu_cores: 2,
+            seed: 0,
+            speedups: speedups(&runs),
+            results: runs,
+        }
     }
 
     #[test]
     fn markdown_has_the_tables_and_links_the_chart() {
         let md = to_markdown(&report(), Some("r.svg"));
-        assert!(md.contains("| cpu | fp32 | 1 | 8.000 | 8.000 | 125.00 | 1.00× |"), "{md}");
+        assert!(
+            md.contains("| cpu | fp32 | 1 | 8.000 | 8.000 | 125.00 | 1.00× |"),
+            "{md}"
+        );
         assert!(md.contains("![median latency per run, ms](r.svg)"), "{md}");
-        assert!(md.contains("| metric (ms) | min | max | mean | median | p90 | p99 |"), "{md}");
-        assert!(md.contains("| Latency | 8.000 | 8.000 | 8.000 | 8.000 | 8.000 | 8.000 |"), "{md}");
-        assert!(md.contains("| H2D Latency | not applicable: no host-to-device copy |"), "{md}");
+        assert!(
+            md.contains("| metric (ms) | min | max | mean | median | p90 | p99 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Latency | 8.000 | 8.000 | 8.000 | 8.000 | 8.000 | 8.000 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| H2D Latency | not applicable: no host-to-device copy |"),
+            "{md}"
+        );
         assert!(md.contains("2 CPU thread(s)"), "{md}");
     }
 
@@ -148,7 +239,10 @@ mod tests {
         let svg = svg_chart(&report());
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert_eq!(svg.matches("fill=\"#4c78a8\"").count(), 1);
-        assert!(svg.contains("a&lt;b&gt;.onnx") && svg.contains("8.00 ms (1.00×)"), "{svg}");
+        assert!(
+            svg.contains("a&lt;b&gt;.onnx") && svg.contains("8.00 ms (1.00×)"),
+            "{svg}"
+        );
         // The longest bar fills the bar area.
         assert!(svg.contains("width=\"380.0\""), "{svg}");
     }

@@ -42,7 +42,10 @@ pub(crate) fn tiny_model() -> crate::Model {
     g.output(&y, "y", DType::F32, &[2, 4]);
     let mp = ModelProto {
         ir_version: Some(crate::zoo::IR_VERSION),
-        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(crate::zoo::OPSET) }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(crate::zoo::OPSET),
+        }],
         graph: Some(g.finish("tiny")),
         ..Default::default()
     };

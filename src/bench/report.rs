@@ -43,11 +43,19 @@ pub struct RunReport {
 
 impl RunReport {
     /// Summarizes a trace; an empty trace is an error (there is nothing to report).
-    pub fn new(setup: RunSetup, trace: &Trace, percentiles: &[f64], peak_memory_bytes: Option<u64>, check: CheckOutcome) -> Result<RunReport> {
+    pub fn new(
+        setup: RunSetup,
+        trace: &Trace,
+        percentiles: &[f64],
+        peak_memory_bytes: Option<u64>,
+        check: CheckOutcome,
+    ) -> Result<RunReport> {
         let all = with_defaults(percentiles);
         let stats = |v: Vec<f64>| Stats::of(&v, &all);
-        let latency = stats(trace.latencies()).ok_or_else(|| Error::Other("the benchmark timed no query".into()))?;
-        let enqueue = stats(trace.enqueue_times()).ok_or_else(|| Error::Other("the benchmark timed no query".into()))?;
+        let latency = stats(trace.latencies())
+            .ok_or_else(|| Error::Other("the benchmark timed no query".into()))?;
+        let enqueue = stats(trace.enqueue_times())
+            .ok_or_else(|| Error::Other("the benchmark timed no query".into()))?;
         Ok(RunReport {
             setup,
             percentiles: percentiles.to_vec(),
@@ -107,28 +115,52 @@ impl RunReport {
                 "Run: {b} {}, batch {}, {} CPU thread(s)",
                 self.setup.precision, self.setup.batch, self.setup.threads
             ),
-            format!("Warmup completed {} queries over {:.0} ms", self.warm_up_queries, self.warm_up_ms),
-            format!("Timing trace has {} queries over {:.5} s", self.queries(), self.walltime_ms / 1e3),
+            format!(
+                "Warmup completed {} queries over {:.0} ms",
+                self.warm_up_queries, self.warm_up_ms
+            ),
+            format!(
+                "Timing trace has {} queries over {:.5} s",
+                self.queries(),
+                self.walltime_ms / 1e3
+            ),
             "=== Performance summary ===".to_string(),
             format!("Throughput: {:.5} qps", self.throughput_qps()),
             format!("Latency: {}", self.metric_line(&self.latency)),
         ];
         let enqueue = self.metric_line(&self.enqueue);
         out.push(if self.h2d.is_none() && self.compute.is_none() {
-            format!("Enqueue Time: {enqueue} (synchronous: the call returns when the query is done)")
+            format!(
+                "Enqueue Time: {enqueue} (synchronous: the call returns when the query is done)"
+            )
         } else {
             format!("Enqueue Time: {enqueue}")
         });
-        out.push(format!("H2D Latency: {}", stage(&self.h2d, "has no host-to-device copy")));
-        out.push(format!("GPU Compute Time: {}", stage(&self.compute, "computes on the host: see Latency")));
-        out.push(format!("D2H Latency: {}", stage(&self.d2h, "has no device-to-host copy")));
-        out.push(format!("Total Host Walltime: {:.5} s", self.walltime_ms / 1e3));
+        out.push(format!(
+            "H2D Latency: {}",
+            stage(&self.h2d, "has no host-to-device copy")
+        ));
+        out.push(format!(
+            "GPU Compute Time: {}",
+            stage(&self.compute, "computes on the host: see Latency")
+        ));
+        out.push(format!(
+            "D2H Latency: {}",
+            stage(&self.d2h, "has no device-to-host copy")
+        ));
+        out.push(format!(
+            "Total Host Walltime: {:.5} s",
+            self.walltime_ms / 1e3
+        ));
         out.push(match &self.compute {
             Some(c) => format!("Total GPU Compute Time: {:.5} s", c.sum / 1e3),
             None => format!("Total GPU Compute Time: {}", na("has no device compute")),
         });
         out.push(match self.peak_memory_bytes {
-            Some(n) => format!("Peak activation memory: {:.2} MiB ({n} bytes)", n as f64 / (1 << 20) as f64),
+            Some(n) => format!(
+                "Peak activation memory: {:.2} MiB ({n} bytes)",
+                n as f64 / (1 << 20) as f64
+            ),
             None => format!("Peak activation memory: not tracked by the {b} backend"),
         });
         out.push(self.check.to_text());
@@ -161,7 +193,12 @@ impl RunReport {
 /// `{"min", "max", "mean", "median", "p90", "p95", "p99", ...}`.
 pub fn stats_json(s: &Stats) -> Value {
     let mut m = Map::new();
-    for (k, v) in [("min", s.min), ("max", s.max), ("mean", s.mean), ("median", s.median)] {
+    for (k, v) in [
+        ("min", s.min),
+        ("max", s.max),
+        ("mean", s.mean),
+        ("median", s.median),
+    ] {
         m.insert(k.into(), json!(v));
     }
     for &(p, v) in &s.percentiles {
@@ -203,7 +240,12 @@ mod tests {
     use crate::bench::trace::{QueryTrace, Span};
 
     fn setup(backend: &str) -> RunSetup {
-        RunSetup { backend: backend.into(), precision: "fp32".into(), batch: 1, threads: 2 }
+        RunSetup {
+            backend: backend.into(),
+            precision: "fp32".into(),
+            batch: 1,
+            threads: 2,
+        }
     }
 
     /// Ten host-only queries of 1..=10 ms, back to back: 55 ms of walltime.
@@ -216,11 +258,22 @@ mod tests {
                 q
             })
             .collect();
-        Trace { queries, warm_up_queries: 3, warm_up_ms: 200.0 }
+        Trace {
+            queries,
+            warm_up_queries: 3,
+            warm_up_ms: 200.0,
+        }
     }
 
     fn cpu_report() -> RunReport {
-        RunReport::new(setup("cpu"), &cpu_trace(), &[90.0, 95.0, 99.0], None, CheckOutcome::Skipped("reference".into())).unwrap()
+        RunReport::new(
+            setup("cpu"),
+            &cpu_trace(),
+            &[90.0, 95.0, 99.0],
+            None,
+            CheckOutcome::Skipped("reference".into()),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -242,12 +295,18 @@ mod tests {
         ] {
             assert!(text.contains(line), "missing {line:?} in:\n{text}");
         }
-        assert!(text.contains("Enqueue Time: min = 1.00000 ms") && text.contains("synchronous"), "{text}");
+        assert!(
+            text.contains("Enqueue Time: min = 1.00000 ms") && text.contains("synchronous"),
+            "{text}"
+        );
     }
 
     #[test]
     fn device_stages_are_summarized() {
-        let sp = |a: f64, b: f64| Span { start_ms: a, end_ms: b };
+        let sp = |a: f64, b: f64| Span {
+            start_ms: a,
+            end_ms: b,
+        };
         let q = |t0: f64| QueryTrace {
             host: sp(t0, t0 + 4.0),
             enqueue: sp(t0, t0 + 0.5),
@@ -255,12 +314,33 @@ mod tests {
             compute: Some(sp(t0 + 1.0, t0 + 3.0)),
             d2h: Some(sp(t0 + 3.0, t0 + 3.5)),
         };
-        let trace = Trace { queries: vec![q(0.0), q(4.0)], warm_up_queries: 0, warm_up_ms: 0.0 };
-        let r = RunReport::new(setup("cuda"), &trace, &[99.0], Some(3 << 20), CheckOutcome::Skipped("x".into())).unwrap();
+        let trace = Trace {
+            queries: vec![q(0.0), q(4.0)],
+            warm_up_queries: 0,
+            warm_up_ms: 0.0,
+        };
+        let r = RunReport::new(
+            setup("cuda"),
+            &trace,
+            &[99.0],
+            Some(3 << 20),
+            CheckOutcome::Skipped("x".into()),
+        )
+        .unwrap();
         let text = r.summary_text();
-        assert!(text.contains("GPU Compute Time: min = 2.00000 ms"), "{text}");
-        assert!(text.contains("H2D Latency: min = 0.50000 ms") && text.contains("Total GPU Compute Time: 0.00400 s"), "{text}");
-        assert!(text.contains("Peak activation memory: 3.00 MiB (3145728 bytes)"), "{text}");
+        assert!(
+            text.contains("GPU Compute Time: min = 2.00000 ms"),
+            "{text}"
+        );
+        assert!(
+            text.contains("H2D Latency: min = 0.50000 ms")
+                && text.contains("Total GPU Compute Time: 0.00400 s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Peak activation memory: 3.00 MiB (3145728 bytes)"),
+            "{text}"
+        );
         assert!(!text.contains("not applicable"), "{text}");
         let j = r.to_json();
         assert_eq!(j["compute_ms"]["median"], 2.0);
@@ -272,20 +352,55 @@ mod tests {
     #[test]
     fn json_has_the_required_fields() {
         let r = cpu_report();
-        let report = BenchReport { model: "zoo:x".into(), cpu_cores: 2, seed: 0, results: vec![r.clone()], speedups: vec![] };
+        let report = BenchReport {
+            model: "zoo:x".into(),
+            cpu_cores: 2,
+            seed: 0,
+            results: vec![r.clone()],
+            speedups: vec![],
+        };
         let j = report.to_json();
         assert_eq!(j["model"], "zoo:x");
         assert_eq!(j["threads"], 2);
         let r0 = &j["results"][0];
-        assert_eq!((r0["backend"].as_str(), r0["precision"].as_str()), (Some("cpu"), Some("fp32")));
-        assert_eq!((r0["batch"].as_u64(), r0["threads"].as_u64(), r0["queries"].as_u64()), (Some(1), Some(2), Some(10)));
+        assert_eq!(
+            (r0["backend"].as_str(), r0["precision"].as_str()),
+            (Some("cpu"), Some("fp32"))
+        );
+        assert_eq!(
+            (
+                r0["batch"].as_u64(),
+                r0["threads"].as_u64(),
+                r0["queries"].as_u64()
+            ),
+            (Some(1), Some(2), Some(10))
+        );
         let lat = &r0["latency_ms"];
-        for (k, v) in [("min", 1.0), ("max", 10.0), ("mean", 5.5), ("median", 5.5), ("p90", 9.0), ("p95", 10.0), ("p99", 10.0)] {
+        for (k, v) in [
+            ("min", 1.0),
+            ("max", 10.0),
+            ("mean", 5.5),
+            ("median", 5.5),
+            ("p90", 9.0),
+            ("p95", 10.0),
+            ("p99", 10.0),
+        ] {
             assert_eq!(lat[k], v, "latency_ms.{k}");
         }
         assert!((r0["throughput_qps"].as_f64().unwrap() - 181.818).abs() < 1e-3);
-        assert!(r0["peak_memory_bytes"].is_null() && r0["h2d_ms"].is_null() && r0["compute_ms"].is_null());
+        assert!(
+            r0["peak_memory_bytes"].is_null()
+                && r0["h2d_ms"].is_null()
+                && r0["compute_ms"].is_null()
+        );
         assert!(j["speedups"].is_array());
-        assert!(RunReport::new(setup("cpu"), &Trace::default(), &[90.0], None, CheckOutcome::Skipped(String::new())).is_err());
+        assert!(RunReport::new(
+            setup("cpu"),
+            &Trace::default(),
+            &[90.0],
+            None,
+            CheckOutcome::Skipped(String::new())
+        )
+        .is_err());
     }
 }

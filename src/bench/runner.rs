@@ -45,7 +45,12 @@ pub fn measure(
         trace.warm_up_queries += 1;
         let elapsed = warm_start.elapsed();
         let fraction = (elapsed.as_secs_f64() / limits.warm_up.as_secs_f64()).min(1.0);
-        progress(&Progress { phase: Phase::WarmUp, queries: trace.warm_up_queries, elapsed, fraction });
+        progress(&Progress {
+            phase: Phase::WarmUp,
+            queries: trace.warm_up_queries,
+            elapsed,
+            fraction,
+        });
     }
     trace.warm_up_ms = warm_start.elapsed().as_secs_f64() * 1e3;
 
@@ -57,9 +62,16 @@ pub fn measure(
         let end = t0.elapsed();
         // Freeing the outputs is the caller's cost in real use too, but not the query's latency.
         drop(outputs);
-        trace.queries.push(QueryTrace::host_only(ms(start), ms(end)));
+        trace
+            .queries
+            .push(QueryTrace::host_only(ms(start), ms(end)));
         let (n, elapsed) = (trace.queries.len(), t0.elapsed());
-        progress(&Progress { phase: Phase::Timing, queries: n, elapsed, fraction: limits.progress(n, elapsed) });
+        progress(&Progress {
+            phase: Phase::Timing,
+            queries: n,
+            elapsed,
+            fraction: limits.progress(n, elapsed),
+        });
         if limits.timing_done(n, elapsed) {
             break;
         }
@@ -80,10 +92,16 @@ mod tests {
         let feed = synthesize(s.inputs(), &HashMap::new(), &HashMap::new(), 0).unwrap();
         let limits = Limits::new(0.0, 0.0, 3).unwrap();
         let mut seen = vec![];
-        let trace = measure(&mut s, &feed, &limits, &mut |p| seen.push((p.phase, p.queries))).unwrap();
+        let trace = measure(&mut s, &feed, &limits, &mut |p| {
+            seen.push((p.phase, p.queries))
+        })
+        .unwrap();
         assert_eq!(trace.queries.len(), 3);
         assert_eq!(trace.warm_up_queries, 0);
-        assert_eq!(seen, vec![(Phase::Timing, 1), (Phase::Timing, 2), (Phase::Timing, 3)]);
+        assert_eq!(
+            seen,
+            vec![(Phase::Timing, 1), (Phase::Timing, 2), (Phase::Timing, 3)]
+        );
         let q = &trace.queries;
         assert!(q[0].host.start_ms <= q[0].host.end_ms && q[0].host.end_ms <= q[1].host.start_ms);
         assert_eq!(q[2].compute, None);

@@ -50,7 +50,9 @@ pub fn speedups(results: &[RunReport]) -> Vec<SpeedupRow> {
             median_ms: r.latency.median,
             p90_ms: r.latency.percentile(90.0).unwrap_or(r.latency.max),
             throughput_qps: r.throughput_qps(),
-            speedup: baseline.filter(|_| r.latency.median > 0.0).map(|b| b / r.latency.median),
+            speedup: baseline
+                .filter(|_| r.latency.median > 0.0)
+                .map(|b| b / r.latency.median),
         })
         .collect()
 }
@@ -72,7 +74,9 @@ pub fn table_text(rows: &[SpeedupRow], threads: usize) -> String {
         ));
     }
     if rows.iter().all(|r| r.speedup.is_none()) {
-        out.push("(no cpu fp32 run to compare with: add cpu to --backend for a speedup column)".into());
+        out.push(
+            "(no cpu fp32 run to compare with: add cpu to --backend for a speedup column)".into(),
+        );
     }
     out.join("\n")
 }
@@ -86,10 +90,28 @@ mod tests {
 
     /// A run whose queries all take `ms`.
     fn run(backend: &str, ms: f64) -> RunReport {
-        let queries = (0..4).map(|i| QueryTrace::host_only(i as f64 * ms, (i + 1) as f64 * ms)).collect();
-        let trace = Trace { queries, warm_up_queries: 0, warm_up_ms: 0.0 };
-        let setup = RunSetup { backend: backend.into(), precision: "fp32".into(), batch: 1, threads: 2 };
-        RunReport::new(setup, &trace, &[90.0], None, CheckOutcome::Skipped(String::new())).unwrap()
+        let queries = (0..4)
+            .map(|i| QueryTrace::host_only(i as f64 * ms, (i + 1) as f64 * ms))
+            .collect();
+        let trace = Trace {
+            queries,
+            warm_up_queries: 0,
+            warm_up_ms: 0.0,
+        };
+        let setup = RunSetup {
+            backend: backend.into(),
+            precision: "fp32".into(),
+            batch: 1,
+            threads: 2,
+        };
+        RunReport::new(
+            setup,
+            &trace,
+            &[90.0],
+            None,
+            CheckOutcome::Skipped(String::new()),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -100,7 +122,10 @@ mod tests {
         assert_eq!(rows[1].speedup, Some(1.0));
         assert_eq!(rows[0].throughput_qps, 500.0);
         let text = table_text(&rows, 2);
-        assert!(text.contains("2 CPU thread(s)") && text.contains("5.00x") && text.contains("1.00x"), "{text}");
+        assert!(
+            text.contains("2 CPU thread(s)") && text.contains("5.00x") && text.contains("1.00x"),
+            "{text}"
+        );
         assert_eq!(rows[0].to_json()["speedup_vs_cpu_fp32"], 5.0);
     }
 
@@ -110,6 +135,9 @@ mod tests {
         assert_eq!(rows[0].speedup, None);
         assert!(rows[0].to_json()["speedup_vs_cpu_fp32"].is_null());
         let text = table_text(&rows, 2);
-        assert!(text.contains("n/a") && text.contains("no cpu fp32 run"), "{text}");
+        assert!(
+            text.contains("n/a") && text.contains("no cpu fp32 run"),
+            "{text}"
+        );
     }
 }

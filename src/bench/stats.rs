@@ -31,7 +31,11 @@ impl Stats {
         v.sort_by(f64::total_cmp);
         let n = v.len();
         let sum: f64 = v.iter().sum();
-        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        let median = if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        };
         Some(Stats {
             count: n,
             min: v[0],
@@ -39,13 +43,19 @@ impl Stats {
             mean: sum / n as f64,
             median,
             sum,
-            percentiles: percentiles.iter().map(|&p| (p, percentile_of_sorted(&v, p))).collect(),
+            percentiles: percentiles
+                .iter()
+                .map(|&p| (p, percentile_of_sorted(&v, p)))
+                .collect(),
         })
     }
 
     /// The value of percentile `p` when it was computed.
     pub fn percentile(&self, p: f64) -> Option<f64> {
-        self.percentiles.iter().find(|(q, _)| *q == p).map(|&(_, v)| v)
+        self.percentiles
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|&(_, v)| v)
     }
 }
 
@@ -66,12 +76,16 @@ pub fn parse_percentiles(s: &str) -> Result<Vec<f64>> {
             .parse()
             .map_err(|_| Error::Input(format!("--percentile: '{part}' is not a number")))?;
         if !(0.0..=100.0).contains(&p) {
-            return Err(Error::Input(format!("--percentile: {p} is not in [0, 100]")));
+            return Err(Error::Input(format!(
+                "--percentile: {p} is not in [0, 100]"
+            )));
         }
         out.push(p);
     }
     if out.is_empty() {
-        return Err(Error::Input("--percentile needs at least one value, e.g. 90,95,99".into()));
+        return Err(Error::Input(
+            "--percentile needs at least one value, e.g. 90,95,99".into(),
+        ));
     }
     Ok(out)
 }
@@ -105,7 +119,10 @@ mod tests {
     fn one_to_hundred() {
         let v: Vec<f64> = (1..=100).rev().map(f64::from).collect();
         let s = Stats::of(&v, &[50.0, 90.0, 95.0, 99.0, 100.0, 0.0]).unwrap();
-        assert_eq!((s.min, s.max, s.mean, s.median, s.sum), (1.0, 100.0, 50.5, 50.5, 5050.0));
+        assert_eq!(
+            (s.min, s.max, s.mean, s.median, s.sum),
+            (1.0, 100.0, 50.5, 50.5, 5050.0)
+        );
         // n=100: p90 excludes floor(0.1*100)=10 values from the top, index 89 -> 90.
         assert_eq!(s.percentile(50.0), Some(50.0));
         assert_eq!(s.percentile(90.0), Some(90.0));
@@ -122,7 +139,11 @@ mod tests {
         assert_eq!((s.min, s.max, s.mean, s.median), (1.0, 5.0, 3.0, 3.0));
         // n=5: p90 excludes floor(0.1*5)=0 -> index 4 -> 5; p99 too.
         assert_eq!(s.percentiles, vec![(90.0, 5.0), (95.0, 5.0), (99.0, 5.0)]);
-        let s = Stats::of(&[10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0], &[90.0, 50.0]).unwrap();
+        let s = Stats::of(
+            &[10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0],
+            &[90.0, 50.0],
+        )
+        .unwrap();
         // n=10: p90 excludes 1 -> index 8 -> 90; p50 excludes 5 -> index 4 -> 50; median averages.
         assert_eq!(s.percentiles, vec![(90.0, 90.0), (50.0, 50.0)]);
         assert_eq!(s.median, 55.0);
@@ -131,16 +152,28 @@ mod tests {
     #[test]
     fn one_value_and_none() {
         let s = Stats::of(&[2.5], &DEFAULT_PERCENTILES).unwrap();
-        assert_eq!((s.min, s.max, s.mean, s.median, s.count), (2.5, 2.5, 2.5, 2.5, 1));
+        assert_eq!(
+            (s.min, s.max, s.mean, s.median, s.count),
+            (2.5, 2.5, 2.5, 2.5, 1)
+        );
         assert_eq!(s.percentile(99.0), Some(2.5));
         assert!(Stats::of(&[], &DEFAULT_PERCENTILES).is_none());
     }
 
     #[test]
     fn percentile_options() {
-        assert_eq!(parse_percentiles("90, 95,99.9").unwrap(), vec![90.0, 95.0, 99.9]);
-        assert!(parse_percentiles("101").unwrap_err().to_string().contains("101"));
-        assert!(parse_percentiles("x").unwrap_err().to_string().contains("'x'"));
+        assert_eq!(
+            parse_percentiles("90, 95,99.9").unwrap(),
+            vec![90.0, 95.0, 99.9]
+        );
+        assert!(parse_percentiles("101")
+            .unwrap_err()
+            .to_string()
+            .contains("101"));
+        assert!(parse_percentiles("x")
+            .unwrap_err()
+            .to_string()
+            .contains("'x'"));
         assert!(parse_percentiles("").is_err());
         assert_eq!(with_defaults(&[50.0, 99.0]), vec![50.0, 99.0, 90.0, 95.0]);
         assert_eq!(percentile_label(99.0), "99");

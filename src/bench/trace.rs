@@ -40,7 +40,13 @@ impl QueryTrace {
     /// A query of a backend that runs synchronously on the host: no transfer or device stages.
     pub fn host_only(start_ms: f64, end_ms: f64) -> QueryTrace {
         let s = Span { start_ms, end_ms };
-        QueryTrace { host: s, enqueue: s, h2d: None, compute: None, d2h: None }
+        QueryTrace {
+            host: s,
+            enqueue: s,
+            h2d: None,
+            compute: None,
+            d2h: None,
+        }
     }
 
     pub fn latency_ms(&self) -> f64 {
@@ -77,7 +83,12 @@ impl Trace {
 
     /// The stage's durations; `None` when no query has that stage (the backend does not have it).
     pub fn stage_times(&self, stage: Stage) -> Option<Vec<f64>> {
-        let v: Vec<f64> = self.queries.iter().filter_map(|q| Self::stage_of(q, stage)).map(|s| s.ms()).collect();
+        let v: Vec<f64> = self
+            .queries
+            .iter()
+            .filter_map(|q| Self::stage_of(q, stage))
+            .map(|s| s.ms())
+            .collect();
         (!v.is_empty()).then_some(v)
     }
 
@@ -102,7 +113,9 @@ impl Trace {
     /// `h2dMs`, `computeMs`, `d2hMs`, `latencyMs`, plus `enqueueMs` and rtforge's host span
     /// (`startHostMs`, `endHostMs`). A stage the backend does not have is `null`, never 0.
     pub fn export_times_json(&self) -> Value {
-        let opt = |s: Option<Span>, f: fn(&Span) -> f64| s.as_ref().map(f).map_or(Value::Null, |v| json!(v));
+        let opt = |s: Option<Span>, f: fn(&Span) -> f64| {
+            s.as_ref().map(f).map_or(Value::Null, |v| json!(v))
+        };
         let rows: Vec<Value> = self
             .queries
             .iter()
@@ -142,7 +155,10 @@ mod tests {
     use super::*;
 
     fn device_query(t0: f64) -> QueryTrace {
-        let sp = |a: f64, b: f64| Span { start_ms: t0 + a, end_ms: t0 + b };
+        let sp = |a: f64, b: f64| Span {
+            start_ms: t0 + a,
+            end_ms: t0 + b,
+        };
         QueryTrace {
             host: sp(0.0, 4.0),
             enqueue: sp(0.0, 0.5),
@@ -154,7 +170,13 @@ mod tests {
 
     #[test]
     fn host_only_queries_have_no_stages() {
-        let t = Trace { queries: vec![QueryTrace::host_only(0.0, 2.0), QueryTrace::host_only(2.0, 5.0)], ..Default::default() };
+        let t = Trace {
+            queries: vec![
+                QueryTrace::host_only(0.0, 2.0),
+                QueryTrace::host_only(2.0, 5.0),
+            ],
+            ..Default::default()
+        };
         assert_eq!(t.latencies(), vec![2.0, 3.0]);
         assert_eq!(t.enqueue_times(), vec![2.0, 3.0]);
         assert_eq!(t.stage_times(Stage::Compute), None);
@@ -164,12 +186,17 @@ mod tests {
         assert_eq!(j[1]["endEnqMs"], 5.0);
         assert_eq!(j[1]["latencyMs"], 3.0);
         assert_eq!(j[1]["enqueueMs"], 3.0);
-        assert!(j[1]["computeMs"].is_null() && j[1]["h2dMs"].is_null() && j[1]["startD2hMs"].is_null());
+        assert!(
+            j[1]["computeMs"].is_null() && j[1]["h2dMs"].is_null() && j[1]["startD2hMs"].is_null()
+        );
     }
 
     #[test]
     fn device_stages_are_exported_with_trtexec_names() {
-        let t = Trace { queries: vec![device_query(0.0), device_query(10.0)], ..Default::default() };
+        let t = Trace {
+            queries: vec![device_query(0.0), device_query(10.0)],
+            ..Default::default()
+        };
         assert_eq!(t.stage_times(Stage::H2d), Some(vec![0.5, 0.5]));
         assert_eq!(t.stage_times(Stage::Compute), Some(vec![2.0, 2.0]));
         assert_eq!(t.stage_times(Stage::D2h), Some(vec![0.75, 0.75]));

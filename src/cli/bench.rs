@@ -6,13 +6,15 @@
 
 use super::bench_model::BenchModel;
 use super::progress::ProgressLine;
-use anyhow::{bail, Context, Result};
-use clap::Args;
 use crate::backend::{self, CompileOptions};
 use crate::bench::inputs::{check_shape_names, parse_shapes, synthesize};
-use crate::bench::{check, markdown, runner, speedup, stats, BenchReport, CheckOutcome, Limits, RunReport, RunSetup};
+use crate::bench::{
+    check, markdown, runner, speedup, stats, BenchReport, CheckOutcome, Limits, RunReport, RunSetup,
+};
 use crate::ir::ValueInfo;
 use crate::Tensor;
+use anyhow::{bail, Context, Result};
+use clap::Args;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,13 @@ pub struct BenchArgs {
     #[arg(long, value_name = "MODEL.onnx", help_heading = "Model", conflicts_with_all = ["engine", "model"])]
     pub onnx: Option<String>,
     /// A plan file written by `rtforge build` (trtexec: --loadEngine).
-    #[arg(long, alias = "loadEngine", value_name = "PLAN", help_heading = "Model", conflicts_with = "model")]
+    #[arg(
+        long,
+        alias = "loadEngine",
+        value_name = "PLAN",
+        help_heading = "Model",
+        conflicts_with = "model"
+    )]
     pub engine: Option<String>,
     /// A built-in model: zoo:NAME or NAME (`rtforge zoo list`). Default, when no model is given:
     /// zoo:resnet50 on every available backend.
@@ -53,23 +61,49 @@ pub struct BenchArgs {
     pub threads: Option<usize>,
 
     /// Run untimed queries for this many milliseconds first (trtexec: --warmUp).
-    #[arg(long = "warm-up", alias = "warmUp", value_name = "MS", default_value_t = 200.0, help_heading = "Inference")]
+    #[arg(
+        long = "warm-up",
+        alias = "warmUp",
+        value_name = "MS",
+        default_value_t = 200.0,
+        help_heading = "Inference"
+    )]
     pub warm_up: f64,
     /// Time queries for at least this many seconds (and at least --iterations queries).
-    #[arg(long, value_name = "S", default_value_t = 3.0, help_heading = "Inference")]
+    #[arg(
+        long,
+        value_name = "S",
+        default_value_t = 3.0,
+        help_heading = "Inference"
+    )]
     pub duration: f64,
     /// Time at least this many queries (and for at least --duration seconds).
-    #[arg(long, value_name = "N", default_value_t = 10, help_heading = "Inference")]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        help_heading = "Inference"
+    )]
     pub iterations: usize,
     /// Seed of the random inputs (input k of the model gets seed + k).
     #[arg(long, default_value_t = 0, help_heading = "Inference")]
     pub seed: u64,
 
     /// Percentiles to report, comma separated, each in [0, 100] (JSON always has p90, p95, p99).
-    #[arg(long, value_name = "P,...", default_value = "90,95,99", help_heading = "Reporting")]
+    #[arg(
+        long,
+        value_name = "P,...",
+        default_value = "90,95,99",
+        help_heading = "Reporting"
+    )]
     pub percentile: String,
     /// Write the first run's per-query times as trtexec's --exportTimes JSON (trtexec: --exportTimes).
-    #[arg(long = "export-times", alias = "exportTimes", value_name = "FILE", help_heading = "Reporting")]
+    #[arg(
+        long = "export-times",
+        alias = "exportTimes",
+        value_name = "FILE",
+        help_heading = "Reporting"
+    )]
     pub export_times: Option<PathBuf>,
     /// Write a report: FILE.json (every run, the speedup table) or FILE.md (the same as Markdown,
     /// with an SVG chart written beside it as FILE.svg).
@@ -98,11 +132,19 @@ pub fn run(a: BenchArgs) -> Result<()> {
     let model = BenchModel::open(&spec, a.batch, a.opt_level)?;
     let backends = match (asked.is_empty(), default_run) {
         (false, _) => asked,
-        (true, true) => backend::available().iter().map(|b| b.name().to_string()).collect(),
+        (true, true) => backend::available()
+            .iter()
+            .map(|b| b.name().to_string())
+            .collect(),
         (true, false) => vec![model.default_backend().to_string()],
     };
     let infos = model.inputs();
-    let shapes = a.shapes.as_deref().map(parse_shapes).transpose()?.unwrap_or_default();
+    let shapes = a
+        .shapes
+        .as_deref()
+        .map(parse_shapes)
+        .transpose()?
+        .unwrap_or_default();
     check_shape_names(&infos, &shapes)?;
     let feed = synthesize(&infos, &shapes, &model.index_bounds(), a.seed)
         .with_context(|| format!("{spec}: cannot make random inputs for this model"))?;
@@ -120,17 +162,34 @@ pub fn run(a: BenchArgs) -> Result<()> {
         limits.iterations,
         limits.duration.as_secs_f64()
     );
-    let shown: Vec<String> =
-        infos.iter().map(|i| format!("'{}' {}{:?}", i.name, feed[&i.name].dtype(), feed[&i.name].shape())).collect();
-    println!("Inputs (seeded random, seed {}): {}", a.seed, shown.join("; "));
+    let shown: Vec<String> = infos
+        .iter()
+        .map(|i| {
+            format!(
+                "'{}' {}{:?}",
+                i.name,
+                feed[&i.name].dtype(),
+                feed[&i.name].shape()
+            )
+        })
+        .collect();
+    println!(
+        "Inputs (seeded random, seed {}): {}",
+        a.seed,
+        shown.join("; ")
+    );
 
     let opts = CompileOptions { threads: a.threads };
     let precision = model.precision().to_string();
     let mut reference: Option<Vec<(String, Tensor)>> = None;
     let mut results: Vec<RunReport> = vec![];
     for name in &backends {
-        let mut session = model.session(name, &opts).with_context(|| format!("compiling {spec} for {name}"))?;
-        let outputs = session.run(&feed).with_context(|| format!("running {spec} on {name}"))?;
+        let mut session = model
+            .session(name, &opts)
+            .with_context(|| format!("compiling {spec} for {name}"))?;
+        let outputs = session
+            .run(&feed)
+            .with_context(|| format!("running {spec} on {name}"))?;
         let check = if model.is_reference(name) {
             CheckOutcome::Skipped(format!(
                 "this run is the {} reference itself: nothing to check it against",
@@ -138,18 +197,36 @@ pub fn run(a: BenchArgs) -> Result<()> {
             ))
         } else {
             if reference.is_none() {
-                let mut cpu = model.reference_session(&opts).context("compiling the cpu reference")?;
+                let mut cpu = model
+                    .reference_session(&opts)
+                    .context("compiling the cpu reference")?;
                 reference = Some(cpu.run(&feed).context("running the cpu reference")?);
             }
             let want = reference.as_deref().unwrap_or_default();
-            CheckOutcome::compare(model.reference_label(), &outputs, want, check::tolerance_for(&precision))
+            CheckOutcome::compare(
+                model.reference_label(),
+                &outputs,
+                want,
+                check::tolerance_for(&precision),
+            )
         };
         drop(outputs);
         let mut progress = ProgressLine::new(&format!("{name} {precision}"));
         let trace = runner::measure(&mut session, &feed, &limits, &mut |p| progress.update(p))?;
         progress.finish();
-        let setup = RunSetup { backend: name.clone(), precision: precision.clone(), batch, threads };
-        let report = RunReport::new(setup, &trace, &percentiles, session.peak_memory_bytes(), check)?;
+        let setup = RunSetup {
+            backend: name.clone(),
+            precision: precision.clone(),
+            batch,
+            threads,
+        };
+        let report = RunReport::new(
+            setup,
+            &trace,
+            &percentiles,
+            session.peak_memory_bytes(),
+            check,
+        )?;
         println!("\n{}", report.summary_text());
         if results.is_empty() {
             if let Some(path) = &a.export_times {
@@ -162,7 +239,13 @@ pub fn run(a: BenchArgs) -> Result<()> {
 
     let rows = speedup::speedups(&results);
     println!("\n{}", speedup::table_text(&rows, threads));
-    let report = BenchReport { model: spec.clone(), cpu_cores: num_cpus::get(), seed: a.seed, results, speedups: rows };
+    let report = BenchReport {
+        model: spec.clone(),
+        cpu_cores: num_cpus::get(),
+        seed: a.seed,
+        results,
+        speedups: rows,
+    };
     if let (Some(path), Some(kind)) = (&a.report, report_kind) {
         write_report(&report, path, kind)?;
     }
@@ -173,7 +256,10 @@ pub fn run(a: BenchArgs) -> Result<()> {
         .map(|r| format!("{} {}", r.setup.backend, r.setup.precision))
         .collect();
     if !failed.is_empty() {
-        bail!("output check failed for {}: its outputs differ from the cpu fp32 reference", failed.join(", "));
+        bail!(
+            "output check failed for {}: its outputs differ from the cpu fp32 reference",
+            failed.join(", ")
+        );
     }
     Ok(())
 }
@@ -209,7 +295,11 @@ fn backends_asked(asked: &[String]) -> Result<Vec<String>> {
 
 /// The batch the report states: the first dimension of the first input (1 for a scalar input).
 fn batch_of(infos: &[ValueInfo], feed: &HashMap<String, Tensor>) -> usize {
-    infos.first().and_then(|i| feed.get(&i.name)).and_then(|t| t.shape().first().copied()).unwrap_or(1)
+    infos
+        .first()
+        .and_then(|i| feed.get(&i.name))
+        .and_then(|t| t.shape().first().copied())
+        .unwrap_or(1)
 }
 
 fn report_kind(path: &Path) -> Result<ReportKind> {
@@ -221,12 +311,20 @@ fn report_kind(path: &Path) -> Result<ReportKind> {
 }
 
 fn write_report(report: &BenchReport, path: &Path, kind: ReportKind) -> Result<()> {
-    let write = |p: &Path, text: String| std::fs::write(p, text).with_context(|| format!("writing {}", p.display()));
+    let write = |p: &Path, text: String| {
+        std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))
+    };
     match kind {
-        ReportKind::Json => write(path, serde_json::to_string_pretty(&report.to_json())? + "\n")?,
+        ReportKind::Json => write(
+            path,
+            serde_json::to_string_pretty(&report.to_json())? + "\n",
+        )?,
         ReportKind::Markdown => {
             let svg = path.with_extension("svg");
-            let svg_name = svg.file_name().and_then(|n| n.to_str()).context("the report's file name is not UTF-8")?;
+            let svg_name = svg
+                .file_name()
+                .and_then(|n| n.to_str())
+                .context("the report's file name is not UTF-8")?;
             write(&svg, markdown::svg_chart(report))?;
             write(path, markdown::to_markdown(report, Some(svg_name)))?;
             println!("wrote {}", svg.display());
@@ -244,18 +342,34 @@ mod tests {
 
     #[test]
     fn the_batch_is_the_first_dim_of_the_first_input() {
-        let info = ValueInfo { name: "x".into(), dtype: Some(DType::F32), shape: Some(vec![Dim::Symbol("N".into()), Dim::Fixed(3)]) };
-        let feed = HashMap::from([("x".to_string(), Tensor::zeros(DType::F32, vec![8, 3]).unwrap())]);
+        let info = ValueInfo {
+            name: "x".into(),
+            dtype: Some(DType::F32),
+            shape: Some(vec![Dim::Symbol("N".into()), Dim::Fixed(3)]),
+        };
+        let feed = HashMap::from([(
+            "x".to_string(),
+            Tensor::zeros(DType::F32, vec![8, 3]).unwrap(),
+        )]);
         assert_eq!(batch_of(&[info], &feed), 8);
         assert_eq!(batch_of(&[], &feed), 1);
     }
 
     #[test]
     fn unknown_backends_and_report_types_are_refused_early() {
-        assert!(backends_asked(&["tpu".into()]).unwrap_err().to_string().contains("tpu"));
-        assert_eq!(backends_asked(&["cpu".into(), " cpu".into()]).unwrap(), vec!["cpu"]);
+        assert!(backends_asked(&["tpu".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("tpu"));
+        assert_eq!(
+            backends_asked(&["cpu".into(), " cpu".into()]).unwrap(),
+            vec!["cpu"]
+        );
         assert!(backends_asked(&[]).unwrap().is_empty());
         assert!(report_kind(Path::new("r.txt")).is_err());
-        assert!(matches!(report_kind(Path::new("r.md")), Ok(ReportKind::Markdown)));
+        assert!(matches!(
+            report_kind(Path::new("r.md")),
+            Ok(ReportKind::Markdown)
+        ));
     }
 }

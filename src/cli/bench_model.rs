@@ -48,12 +48,19 @@ impl BenchModel {
                 (None, p.build.opt_level, p.precision().name().to_string())
             }
         };
-        Ok(BenchModel { loaded, optimized, opt_level, precision })
+        Ok(BenchModel {
+            loaded,
+            optimized,
+            opt_level,
+            precision,
+        })
     }
 
     /// The graph that is measured.
     pub fn measured(&self) -> &Model {
-        self.optimized.as_ref().unwrap_or_else(|| self.loaded.model())
+        self.optimized
+            .as_ref()
+            .unwrap_or_else(|| self.loaded.model())
     }
 
     /// The inputs the measured graph needs, in order.
@@ -79,7 +86,12 @@ impl BenchModel {
     /// `-O3`, or `plan (cpu, fp32, built at -O3)`.
     pub fn describe(&self) -> String {
         match self.loaded.plan() {
-            Some(p) => format!("plan ({}, {}, built at -O{})", p.backend(), self.precision, self.opt_level),
+            Some(p) => format!(
+                "plan ({}, {}, built at -O{})",
+                p.backend(),
+                self.precision,
+                self.opt_level
+            ),
             None => format!("-O{}", self.opt_level),
         }
     }
@@ -95,7 +107,9 @@ impl BenchModel {
     /// True when a run on `backend` would be the reference itself (cpu, FP32, on the reference
     /// graph), so checking it against the reference would prove nothing.
     pub fn is_reference(&self, backend: &str) -> bool {
-        backend == "cpu" && self.precision == FP32 && (self.optimized.is_none() || self.opt_level == 0)
+        backend == "cpu"
+            && self.precision == FP32
+            && (self.optimized.is_none() || self.opt_level == 0)
     }
 
     /// What the reference is, for the check line: `cpu fp32 -O0` or `cpu fp32 (the plan's graph)`.

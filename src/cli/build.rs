@@ -5,7 +5,9 @@
 
 use super::inspect::human_bytes;
 use super::model_source::{self, Loaded};
-use crate::plan::{self, format_dims, parse_shape_list, BuildReport, BuildRequest, Plan, Precision, Profile};
+use crate::plan::{
+    self, format_dims, parse_shape_list, BuildReport, BuildRequest, Plan, Precision, Profile,
+};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::json;
@@ -22,7 +24,12 @@ pub struct BuildArgs {
     pub batch: Option<usize>,
 
     /// Where to write the plan (trtexec: --saveEngine). Default: engines/<model name>.plan.
-    #[arg(long = "save-engine", alias = "saveEngine", value_name = "PLAN", help_heading = "Build")]
+    #[arg(
+        long = "save-engine",
+        alias = "saveEngine",
+        value_name = "PLAN",
+        help_heading = "Build"
+    )]
     pub save_engine: Option<PathBuf>,
     /// The backend the plan is built for; it runs only there.
     #[arg(long, default_value = "cpu", help_heading = "Build")]
@@ -44,13 +51,28 @@ pub struct BuildArgs {
     #[arg(long, value_name = "NAME:DIMS,...", help_heading = "Build")]
     pub shapes: Vec<String>,
     /// Smallest shapes of a range profile, NAME:DIMS,... (trtexec: --minShapes); needs --max-shapes.
-    #[arg(long = "min-shapes", alias = "minShapes", value_name = "NAME:DIMS,...", help_heading = "Build")]
+    #[arg(
+        long = "min-shapes",
+        alias = "minShapes",
+        value_name = "NAME:DIMS,...",
+        help_heading = "Build"
+    )]
     pub min_shapes: Vec<String>,
     /// Shapes a range profile is tuned for (trtexec: --optShapes). Default: the max shapes.
-    #[arg(long = "opt-shapes", alias = "optShapes", value_name = "NAME:DIMS,...", help_heading = "Build")]
+    #[arg(
+        long = "opt-shapes",
+        alias = "optShapes",
+        value_name = "NAME:DIMS,...",
+        help_heading = "Build"
+    )]
     pub opt_shapes: Vec<String>,
     /// Largest shapes of a range profile, NAME:DIMS,... (trtexec: --maxShapes); needs --min-shapes.
-    #[arg(long = "max-shapes", alias = "maxShapes", value_name = "NAME:DIMS,...", help_heading = "Build")]
+    #[arg(
+        long = "max-shapes",
+        alias = "maxShapes",
+        value_name = "NAME:DIMS,...",
+        help_heading = "Build"
+    )]
     pub max_shapes: Vec<String>,
 
     /// CPU worker threads a session of this plan uses unless `run` or `bench` says otherwise
@@ -72,7 +94,9 @@ fn shape_option(flag: &str, values: &[String]) -> Result<Vec<(String, Vec<usize>
 pub fn default_plan_path(spec: &str) -> PathBuf {
     let stem = match crate::zoo::parse_zoo_ref(spec) {
         Some(name) => name.to_string(),
-        None => Path::new(spec).file_stem().map_or("model".into(), |s| s.to_string_lossy().into_owned()),
+        None => Path::new(spec)
+            .file_stem()
+            .map_or("model".into(), |s| s.to_string_lossy().into_owned()),
     };
     Path::new("engines").join(format!("{stem}.plan"))
 }
@@ -99,28 +123,48 @@ pub fn run(a: BuildArgs, verbose: u8) -> Result<()> {
     let req = BuildRequest {
         backend: a.backend.clone(),
         opt_level: a.opt_level,
-        precision: if a.fp16 { Precision::Fp16 } else { Precision::Fp32 },
+        precision: if a.fp16 {
+            Precision::Fp16
+        } else {
+            Precision::Fp32
+        },
         profile,
         source: a.onnx.clone(),
         batch: a.batch,
         threads: a.threads,
     };
-    let (plan, report) = plan::build(model, &req).with_context(|| format!("building {}", a.onnx))?;
-    let path = a.save_engine.clone().unwrap_or_else(|| default_plan_path(&a.onnx));
+    let (plan, report) =
+        plan::build(model, &req).with_context(|| format!("building {}", a.onnx))?;
+    let path = a
+        .save_engine
+        .clone()
+        .unwrap_or_else(|| default_plan_path(&a.onnx));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let size = plan.save(&path)?;
     let elapsed = start.elapsed().as_secs_f64();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&summary_json(&plan, &report, &path, size, elapsed))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary_json(&plan, &report, &path, size, elapsed))?
+        );
     } else {
-        print!("{}", summary_text(&plan, &report, &path, size, elapsed, verbose > 0));
+        print!(
+            "{}",
+            summary_text(&plan, &report, &path, size, elapsed, verbose > 0)
+        );
     }
     Ok(())
 }
 
-fn summary_json(plan: &Plan, r: &BuildReport, path: &Path, size: u64, secs: f64) -> serde_json::Value {
+fn summary_json(
+    plan: &Plan,
+    r: &BuildReport,
+    path: &Path,
+    size: u64,
+    secs: f64,
+) -> serde_json::Value {
     json!({
         "plan": path.display().to_string(),
         "model": plan.build.source,
@@ -148,21 +192,43 @@ fn summary_json(plan: &Plan, r: &BuildReport, path: &Path, size: u64, secs: f64)
     })
 }
 
-fn summary_text(plan: &Plan, r: &BuildReport, path: &Path, size: u64, secs: f64, verbose: bool) -> String {
+fn summary_text(
+    plan: &Plan,
+    r: &BuildReport,
+    path: &Path,
+    size: u64,
+    secs: f64,
+    verbose: bool,
+) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let _ = writeln!(s, "built {} from {}", path.display(), plan.build.source);
-    let _ = writeln!(s, "  backend {}, {}, -O{}", plan.backend(), plan.precision(), plan.build.opt_level);
+    let _ = writeln!(
+        s,
+        "  backend {}, {}, -O{}",
+        plan.backend(),
+        plan.precision(),
+        plan.build.opt_level
+    );
     let _ = writeln!(s, "  nodes: {} -> {}", r.nodes_before, r.nodes_after);
     let passes: Vec<String> = r.passes.iter().map(|(n, c)| format!("{n} {c}")).collect();
-    let passes = if passes.is_empty() { "none at -O0".to_string() } else { passes.join(", ") };
+    let passes = if passes.is_empty() {
+        "none at -O0".to_string()
+    } else {
+        passes.join(", ")
+    };
     let _ = writeln!(s, "  passes (changes): {passes}");
     for name in &r.bound_inputs {
         if let Some(p) = plan.profiles.first().and_then(|p| p.input(name)) {
             let _ = writeln!(s, "  shape bound: {name} = {}", format_dims(&p.min));
         }
     }
-    for p in plan.profiles.iter().flat_map(|p| &p.inputs).filter(|p| !p.is_fixed()) {
+    for p in plan
+        .profiles
+        .iter()
+        .flat_map(|p| &p.inputs)
+        .filter(|p| !p.is_fixed())
+    {
         let _ = writeln!(
             s,
             "  profile: {} min {} opt {} max {}",
@@ -195,10 +261,18 @@ fn summary_text(plan: &Plan, r: &BuildReport, path: &Path, size: u64, secs: f64,
     }
     if verbose {
         // What the passes did, as the change in op counts.
-        let ops: std::collections::BTreeSet<&str> = r.ops_before.keys().chain(r.ops_after.keys()).copied().collect();
+        let ops: std::collections::BTreeSet<&str> = r
+            .ops_before
+            .keys()
+            .chain(r.ops_after.keys())
+            .copied()
+            .collect();
         let _ = writeln!(s, "  ops (before -> after):");
         for op in ops {
-            let (b, a) = (r.ops_before.get(op).copied().unwrap_or(0), r.ops_after.get(op).copied().unwrap_or(0));
+            let (b, a) = (
+                r.ops_before.get(op).copied().unwrap_or(0),
+                r.ops_after.get(op).copied().unwrap_or(0),
+            );
             let mark = if a != b { "  *" } else { "" };
             let _ = writeln!(s, "    {op:<24} {b} -> {a}{mark}");
         }
@@ -213,7 +287,13 @@ mod tests {
 
     #[test]
     fn default_paths_go_to_engines() {
-        assert_eq!(default_plan_path("zoo:resnet50"), Path::new("engines/resnet50.plan"));
-        assert_eq!(default_plan_path("models/det.v4.onnx"), Path::new("engines/det.v4.plan"));
+        assert_eq!(
+            default_plan_path("zoo:resnet50"),
+            Path::new("engines/resnet50.plan")
+        );
+        assert_eq!(
+            default_plan_path("models/det.v4.onnx"),
+            Path::new("engines/det.v4.plan")
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! `saved_model_cli` takes it (`x=[[1,2,3]]`, `flag=true`, `n=3`). Written by hand: a full Python
 //! literal parser would be far more than this grammar of numbers, booleans and brackets needs.
 
-use anyhow::{bail, Context, Result};
 use crate::{DType, Tensor};
+use anyhow::{bail, Context, Result};
 use std::path::Path;
 
 /// One `--input` after parsing the part before `=`.
@@ -20,7 +20,8 @@ pub fn parse_arg(arg: &str) -> Result<(String, InputSpec)> {
     if name.is_empty() {
         bail!("--input '{arg}': the input name is empty");
     }
-    let spec = if value.ends_with(".npy") || (!value.starts_with('[') && Path::new(value).is_file()) {
+    let spec = if value.ends_with(".npy") || (!value.starts_with('[') && Path::new(value).is_file())
+    {
         InputSpec::File(value.to_string())
     } else {
         InputSpec::Expr(value.to_string())
@@ -38,8 +39,14 @@ enum Lit {
 /// Parses EXPR into a tensor of `dtype` (or, when the model does not say, f32 if any literal is a
 /// float, bool if all are booleans, else i64).
 pub fn parse_expr(expr: &str, dtype: Option<DType>) -> Result<Tensor> {
-    let mut p = Parser { s: expr.as_bytes(), i: 0, values: vec![] };
-    let shape = p.value(0).with_context(|| format!("cannot parse '{expr}' as a nested list"))?;
+    let mut p = Parser {
+        s: expr.as_bytes(),
+        i: 0,
+        values: vec![],
+    };
+    let shape = p
+        .value(0)
+        .with_context(|| format!("cannot parse '{expr}' as a nested list"))?;
     p.skip_ws();
     if p.i != p.s.len() {
         bail!("cannot parse '{expr}': unexpected text at offset {}", p.i);
@@ -62,8 +69,11 @@ pub fn parse_expr(expr: &str, dtype: Option<DType>) -> Result<Tensor> {
             Lit::Bool(b) => b as u8 as f64,
         })
         .collect();
-    let exact_ints: Option<Vec<i64>> =
-        p.values.iter().map(|v| if let Lit::Int(i) = v { Some(*i) } else { None }).collect();
+    let exact_ints: Option<Vec<i64>> = p
+        .values
+        .iter()
+        .map(|v| if let Lit::Int(i) = v { Some(*i) } else { None })
+        .collect();
     // Integers stay exact (i64 through f64 would lose precision above 2^53).
     let t = match exact_ints {
         Some(ints) if dtype.is_int() => Tensor::from_vec(shape.clone(), ints)?.cast(dtype),
@@ -115,7 +125,9 @@ impl Parser<'_> {
                 let sh = self.value(depth + 1)?;
                 match &inner {
                     None => inner = Some(sh),
-                    Some(prev) if *prev != sh => bail!("ragged list: elements of shapes {prev:?} and {sh:?}"),
+                    Some(prev) if *prev != sh => {
+                        bail!("ragged list: elements of shapes {prev:?} and {sh:?}")
+                    }
                     _ => {}
                 }
                 n += 1;
@@ -125,7 +137,9 @@ impl Parser<'_> {
             Ok(shape)
         } else {
             let start = self.i;
-            while self.i < self.s.len() && !matches!(self.s[self.i], b',' | b']' | b' ' | b'\t' | b'\n') {
+            while self.i < self.s.len()
+                && !matches!(self.s[self.i], b',' | b']' | b' ' | b'\t' | b'\n')
+            {
                 self.i += 1;
             }
             let tok = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
@@ -135,7 +149,10 @@ impl Parser<'_> {
                 "" => bail!("expected a number at offset {start}"),
                 t => match t.parse::<i64>() {
                     Ok(i) => Lit::Int(i),
-                    Err(_) => Lit::Float(t.parse::<f64>().map_err(|_| anyhow::anyhow!("'{t}' is not a number"))?),
+                    Err(_) => Lit::Float(
+                        t.parse::<f64>()
+                            .map_err(|_| anyhow::anyhow!("'{t}' is not a number"))?,
+                    ),
                 },
             };
             self.values.push(lit);
@@ -152,7 +169,10 @@ mod tests {
     fn nested_lists_and_dtypes() {
         let t = parse_expr("[[1,2,3],[4,5,6]]", Some(DType::F32)).unwrap();
         assert_eq!(t.shape(), &[2, 3]);
-        assert_eq!(t.as_slice::<f32>().unwrap(), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(
+            t.as_slice::<f32>().unwrap(),
+            &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+        );
         let t = parse_expr("[1, 2.5e1]", None).unwrap();
         assert_eq!(t.as_slice::<f32>().unwrap(), &[1.0, 25.0]);
         let t = parse_expr("7", None).unwrap();

@@ -2,11 +2,11 @@
 //! show`; for a plan also how and for what it was built.
 
 use super::model_source;
-use anyhow::Result;
-use clap::Args;
 use crate::ir::{Dim, ValueInfo};
 use crate::plan::{format_dims, Plan};
 use crate::Model;
+use anyhow::Result;
+use clap::Args;
 use serde_json::{json, Value};
 
 #[derive(Args, Debug)]
@@ -58,19 +58,34 @@ pub fn plan_text(p: &Plan, path: &str) -> String {
     let _ = writeln!(s, "  backend: {}   precision: {}", f.backend, f.precision);
     let _ = writeln!(s, "  built by: rtforge {}", f.rtforge);
     if let Some(d) = &f.device_name {
-        let _ = writeln!(s, "  device: {d} (compute capability {})", f.compute_capability.as_deref().unwrap_or("?"));
+        let _ = writeln!(
+            s,
+            "  device: {d} (compute capability {})",
+            f.compute_capability.as_deref().unwrap_or("?")
+        );
     }
     let b = &p.build;
-    let batch = b.batch.map(|n| format!("   batch: {n}")).unwrap_or_default();
+    let batch = b
+        .batch
+        .map(|n| format!("   batch: {n}"))
+        .unwrap_or_default();
     let threads = b.threads.map_or("all cores".to_string(), |n| n.to_string());
-    let _ = writeln!(s, "  built from: {}{batch}   -O{}   threads: {threads}", b.source, b.opt_level);
+    let _ = writeln!(
+        s,
+        "  built from: {}{batch}   -O{}   threads: {threads}",
+        b.source, b.opt_level
+    );
     if p.profiles.is_empty() {
         let _ = writeln!(s, "  profiles: none (any shape the model accepts)");
     }
     for (i, prof) in p.profiles.iter().enumerate() {
         let _ = writeln!(s, "  profile {i}:");
         for ip in &prof.inputs {
-            let (lo, mid, hi) = (format_dims(&ip.min), format_dims(&ip.opt), format_dims(&ip.max));
+            let (lo, mid, hi) = (
+                format_dims(&ip.min),
+                format_dims(&ip.opt),
+                format_dims(&ip.max),
+            );
             if ip.is_fixed() {
                 let _ = writeln!(s, "    {}: {lo} (fixed)", ip.name);
             } else {
@@ -105,7 +120,10 @@ fn value_json(v: &ValueInfo) -> Value {
 
 fn io(model: &Model) -> (Vec<&ValueInfo>, Vec<&ValueInfo>) {
     let g = &model.graph;
-    (g.inputs.iter().map(|&v| g.value(v)).collect(), g.outputs.iter().map(|&v| g.value(v)).collect())
+    (
+        g.inputs.iter().map(|&v| g.value(v)).collect(),
+        g.outputs.iter().map(|&v| g.value(v)).collect(),
+    )
 }
 
 pub fn to_json(source: &str, model: &Model) -> Value {
@@ -138,7 +156,12 @@ pub fn to_text(source: &str, model: &Model) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "model: {source}");
     let producer = format!("{} {}", model.producer_name, model.producer_version);
-    let _ = writeln!(s, "producer: {}   ir_version: {}", producer.trim(), model.ir_version);
+    let _ = writeln!(
+        s,
+        "producer: {}   ir_version: {}",
+        producer.trim(),
+        model.ir_version
+    );
     let opsets: Vec<String> = model
         .opsets
         .iter()
@@ -153,7 +176,12 @@ pub fn to_text(source: &str, model: &Model) -> String {
     for v in outputs {
         let _ = writeln!(s, "  {}: {}", v.name, v.describe());
     }
-    let _ = writeln!(s, "nodes: {}   parameters: {params} ({})", count_nodes(model), human_bytes(bytes));
+    let _ = writeln!(
+        s,
+        "nodes: {}   parameters: {params} ({})",
+        count_nodes(model),
+        human_bytes(bytes)
+    );
     let _ = writeln!(s, "op counts:");
     let mut counts: Vec<(&str, usize)> = model.graph.op_counts().into_iter().collect();
     counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));

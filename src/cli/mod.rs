@@ -4,8 +4,8 @@
 mod bench;
 mod bench_model;
 mod build;
-mod inspect;
 mod input_expr;
+mod inspect;
 mod model_source;
 mod progress;
 mod run;
@@ -63,5 +63,8 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

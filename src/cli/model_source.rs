@@ -57,7 +57,9 @@ pub fn open(spec: &str, batch: Option<usize>) -> Result<Loaded> {
         if let Some(b) = batch {
             opts.batch = b;
         }
-        return Ok(Loaded::Model(zoo::load(name, &opts).with_context(|| format!("building {spec}"))?));
+        return Ok(Loaded::Model(
+            zoo::load(name, &opts).with_context(|| format!("building {spec}"))?,
+        ));
     }
     let path = Path::new(spec);
     if !path.exists() {

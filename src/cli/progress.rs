@@ -17,12 +17,21 @@ pub struct ProgressLine {
 impl ProgressLine {
     /// A line for the run named `label`; silent unless stderr is a terminal.
     pub fn new(label: &str) -> ProgressLine {
-        ProgressLine { label: label.to_string(), enabled: std::io::stderr().is_terminal(), last: None, drawn: false }
+        ProgressLine {
+            label: label.to_string(),
+            enabled: std::io::stderr().is_terminal(),
+            last: None,
+            drawn: false,
+        }
     }
 
     /// Shows `p` unless the line was redrawn less than 100 ms ago.
     pub fn update(&mut self, p: &Progress) {
-        if !self.enabled || self.last.is_some_and(|t| t.elapsed() < Duration::from_millis(100)) {
+        if !self.enabled
+            || self
+                .last
+                .is_some_and(|t| t.elapsed() < Duration::from_millis(100))
+        {
             return;
         }
         self.last = Some(Instant::now());

@@ -3,14 +3,14 @@
 use super::input_expr::{parse_arg, parse_expr, InputSpec};
 use super::model_source;
 use super::summary::{sanitize, Summary};
-use anyhow::{bail, Context, Result};
-use clap::Args;
 use crate::backend::CompileOptions;
 use crate::bench::inputs::{check_shape_names, index_bounds, parse_shapes, synthesize};
 use crate::ir::ValueInfo;
 use crate::runtime::describe_inputs;
 use crate::tensor::{read_npy, write_npy};
 use crate::Tensor;
+use anyhow::{bail, Context, Result};
+use clap::Args;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -54,27 +54,47 @@ pub fn run(a: RunArgs) -> Result<()> {
     if a.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
-    let mut session = loaded.session(a.backend.as_deref(), &CompileOptions { threads: a.threads })?;
+    let mut session =
+        loaded.session(a.backend.as_deref(), &CompileOptions { threads: a.threads })?;
     let infos = session.inputs().to_vec();
-    let mut shapes = a.shapes.as_deref().map(parse_shapes).transpose()?.unwrap_or_default();
+    let mut shapes = a
+        .shapes
+        .as_deref()
+        .map(parse_shapes)
+        .transpose()?
+        .unwrap_or_default();
     check_shape_names(&infos, &shapes)?;
     // Random inputs for a plan default to the shapes its profile is tuned for.
-    for ip in loaded.plan().and_then(|p| p.profiles.first()).map_or(&[][..], |p| &p.inputs[..]) {
-        shapes.entry(ip.name.clone()).or_insert_with(|| ip.opt.clone());
+    for ip in loaded
+        .plan()
+        .and_then(|p| p.profiles.first())
+        .map_or(&[][..], |p| &p.inputs[..])
+    {
+        shapes
+            .entry(ip.name.clone())
+            .or_insert_with(|| ip.opt.clone());
     }
     let mut feed: HashMap<String, Tensor> = HashMap::new();
     for arg in &a.inputs {
         let (name, spec) = parse_arg(arg)?;
         let Some(info) = infos.iter().find(|i| i.name == name) else {
-            bail!("--input names '{name}', which is not an input; the model needs: {}", describe_inputs(&infos));
+            bail!(
+                "--input names '{name}', which is not an input; the model needs: {}",
+                describe_inputs(&infos)
+            );
         };
         let t = match spec {
             InputSpec::File(f) => read_npy(std::path::Path::new(&f))?,
-            InputSpec::Expr(e) => parse_expr(&e, info.dtype).with_context(|| format!("--input {name}"))?,
+            InputSpec::Expr(e) => {
+                parse_expr(&e, info.dtype).with_context(|| format!("--input {name}"))?
+            }
         };
         feed.insert(name, t);
     }
-    let missing: Vec<_> = infos.iter().filter(|i| !feed.contains_key(&i.name)).collect();
+    let missing: Vec<_> = infos
+        .iter()
+        .filter(|i| !feed.contains_key(&i.name))
+        .collect();
     if !missing.is_empty() {
         if !a.random_inputs {
             bail!(
@@ -84,7 +104,12 @@ pub fn run(a: RunArgs) -> Result<()> {
             );
         }
         let missing: Vec<ValueInfo> = missing.into_iter().cloned().collect();
-        feed.extend(synthesize(&missing, &shapes, &index_bounds(&loaded.model().graph), a.seed)?);
+        feed.extend(synthesize(
+            &missing,
+            &shapes,
+            &index_bounds(&loaded.model().graph),
+            a.seed,
+        )?);
     }
     let start = Instant::now();
     let outputs = session.run(&feed)?;
@@ -125,7 +150,12 @@ pub fn run(a: RunArgs) -> Result<()> {
                 None => println!("{}", s.to_text()),
             }
         }
-        println!("ran {} on {} in {:.2} ms", a.model, session.backend(), elapsed.as_secs_f64() * 1e3);
+        println!(
+            "ran {} on {} in {:.2} ms",
+            a.model,
+            session.backend(),
+            elapsed.as_secs_f64() * 1e3
+        );
     }
     Ok(())
 }

@@ -23,7 +23,11 @@ impl Summary {
             max = max.max(x);
             sum += x;
         }
-        let mean = if v.is_empty() { f64::NAN } else { sum / v.len() as f64 };
+        let mean = if v.is_empty() {
+            f64::NAN
+        } else {
+            sum / v.len() as f64
+        };
         Summary {
             name: name.to_string(),
             dtype: t.dtype().name().to_string(),
@@ -66,8 +70,16 @@ impl Summary {
 
 /// The file name an output is saved under: every character outside `[A-Za-z0-9._-]` becomes `_`.
 pub fn sanitize(name: &str) -> String {
-    let s: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     if s.is_empty() || s == "." || s == ".." {
         format!("output{s}").replace('.', "_")
     } else {

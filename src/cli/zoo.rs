@@ -1,8 +1,8 @@
 //! `rtforge zoo list | export NAME -o FILE.onnx`.
 
+use crate::zoo::{self, ZooOptions};
 use anyhow::Result;
 use clap::Subcommand;
-use crate::zoo::{self, ZooOptions};
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -39,9 +39,21 @@ pub fn run(cmd: ZooCommand) -> Result<()> {
             }
             Ok(())
         }
-        ZooCommand::Export { name, output, batch, seq, layers, seed } => {
+        ZooCommand::Export {
+            name,
+            output,
+            batch,
+            seq,
+            layers,
+            seed,
+        } => {
             let name = zoo::parse_zoo_ref(&name).unwrap_or(&name).to_string();
-            let opts = ZooOptions { batch, seq, layers, seed };
+            let opts = ZooOptions {
+                batch,
+                seq,
+                layers,
+                seed,
+            };
             zoo::export(&name, &opts, &output)?;
             println!("wrote {} ({name}, batch {batch})", output.display());
             Ok(())

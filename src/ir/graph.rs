@@ -10,11 +10,15 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Index of a value in [`Graph::values`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct ValueId(pub usize);
 
 /// Index of a node in [`Graph::nodes`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct NodeId(pub usize);
 
 /// One dimension of a declared or inferred shape.
@@ -38,7 +42,14 @@ impl fmt::Display for Dim {
 
 /// Formats a shape as `[1, batch, 3]`.
 pub fn format_shape(shape: &[Dim]) -> String {
-    format!("[{}]", shape.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        shape
+            .iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 /// What is known about a value before running.
@@ -52,7 +63,11 @@ pub struct ValueInfo {
 
 impl ValueInfo {
     pub fn named(name: impl Into<String>) -> ValueInfo {
-        ValueInfo { name: name.into(), dtype: None, shape: None }
+        ValueInfo {
+            name: name.into(),
+            dtype: None,
+            shape: None,
+        }
     }
 
     /// `float32[1, 3, 224, 224]`, with `?` for what is unknown.
@@ -161,8 +176,12 @@ impl Graph {
         let mut indegree = vec![0usize; n];
         let mut users: Vec<Vec<usize>> = vec![vec![]; n];
         for (i, node) in self.nodes.iter().enumerate() {
-            let mut deps: Vec<usize> =
-                node.inputs.iter().flatten().filter_map(|v| producers[v.0].map(|p| p.0)).collect();
+            let mut deps: Vec<usize> = node
+                .inputs
+                .iter()
+                .flatten()
+                .filter_map(|v| producers[v.0].map(|p| p.0))
+                .collect();
             deps.sort_unstable();
             deps.dedup();
             for d in deps {
@@ -171,8 +190,10 @@ impl Graph {
             }
         }
         // A min-heap on the original index keeps the order stable.
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
-            (0..n).filter(|&i| indegree[i] == 0).map(std::cmp::Reverse).collect();
+        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> = (0..n)
+            .filter(|&i| indegree[i] == 0)
+            .map(std::cmp::Reverse)
+            .collect();
         let mut order = Vec::with_capacity(n);
         while let Some(std::cmp::Reverse(i)) = ready.pop() {
             order.push(i);
@@ -193,8 +214,14 @@ impl Graph {
                 node.op.name()
             )));
         }
-        let mut old: Vec<Option<Node>> = std::mem::take(&mut self.nodes).into_iter().map(Some).collect();
-        self.nodes = order.into_iter().map(|i| old[i].take().expect("each index once")).collect();
+        let mut old: Vec<Option<Node>> = std::mem::take(&mut self.nodes)
+            .into_iter()
+            .map(Some)
+            .collect();
+        self.nodes = order
+            .into_iter()
+            .map(|i| old[i].take().expect("each index once"))
+            .collect();
         Ok(())
     }
 

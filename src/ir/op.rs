@@ -192,23 +192,44 @@ impl Op {
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum UnaryKind {
     Relu,
-    LeakyRelu { alpha: f32 },
-    Elu { alpha: f32 },
-    Selu { alpha: f32, gamma: f32 },
-    Celu { alpha: f32 },
-    ThresholdedRelu { alpha: f32 },
+    LeakyRelu {
+        alpha: f32,
+    },
+    Elu {
+        alpha: f32,
+    },
+    Selu {
+        alpha: f32,
+        gamma: f32,
+    },
+    Celu {
+        alpha: f32,
+    },
+    ThresholdedRelu {
+        alpha: f32,
+    },
     Sigmoid,
-    HardSigmoid { alpha: f32, beta: f32 },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
     HardSwish,
     Softplus,
     Softsign,
     Mish,
-    Swish { alpha: f32 },
-    Shrink { bias: f32, lambd: f32 },
+    Swish {
+        alpha: f32,
+    },
+    Shrink {
+        bias: f32,
+        lambd: f32,
+    },
     Tanh,
     Erf,
     /// `approximate = "tanh"` when true.
-    Gelu { tanh: bool },
+    Gelu {
+        tanh: bool,
+    },
     Sqrt,
     Exp,
     Log,
@@ -233,7 +254,10 @@ pub enum UnaryKind {
     Not,
     BitwiseNot,
     IsNaN,
-    IsInf { detect_positive: bool, detect_negative: bool },
+    IsInf {
+        detect_positive: bool,
+        detect_negative: bool,
+    },
 }
 
 impl UnaryKind {
@@ -300,7 +324,9 @@ pub enum BinaryKind {
     Div,
     Pow,
     /// `fmod = 1` when true (C fmod, sign of the dividend); else Python-style modulo.
-    Mod { fmod: bool },
+    Mod {
+        fmod: bool,
+    },
     Equal,
     Less,
     LessOrEqual,
@@ -309,7 +335,9 @@ pub enum BinaryKind {
     And,
     Or,
     Xor,
-    BitShift { left: bool },
+    BitShift {
+        left: bool,
+    },
     BitwiseAnd,
     BitwiseOr,
     BitwiseXor,
@@ -483,7 +511,10 @@ pub struct MatMul {
 pub enum FusedActivation {
     Unary(UnaryKind),
     /// Clip with constant bounds (`None`: unbounded on that side).
-    Clip { min: Option<f32>, max: Option<f32> },
+    Clip {
+        min: Option<f32>,
+        max: Option<f32>,
+    },
 }
 
 impl FusedActivation {
@@ -875,7 +906,11 @@ pub enum ChainStep {
     /// A unary float op (never Not, BitwiseNot, IsNaN or IsInf).
     Unary(UnaryKind),
     /// A binary op with a constant operand: `x op c`, or `c op x` when `constant_first`.
-    Binary { op: ChainOp, constant: f32, constant_first: bool },
+    Binary {
+        op: ChainOp,
+        constant: f32,
+        constant_first: bool,
+    },
 }
 
 /// The binary ops a chain step can apply (Max/Min are ONNX's two-input variadic forms).

@@ -22,7 +22,10 @@ pub struct Patch {
 
 impl Patch {
     pub fn new(g: &Graph) -> Patch {
-        Patch { base_values: g.values.len(), ..Default::default() }
+        Patch {
+            base_values: g.values.len(),
+            ..Default::default()
+        }
     }
 
     /// Declares a new value; its id is valid once the patch is applied.
@@ -69,7 +72,9 @@ impl Patch {
     /// pass for the error message.
     pub fn apply(self, g: &mut Graph, origin: &str) -> Result<()> {
         if g.values.len() != self.base_values {
-            return Err(Error::Graph(format!("{origin}: patch built for another version of the graph")));
+            return Err(Error::Graph(format!(
+                "{origin}: patch built for another version of the graph"
+            )));
         }
         let mut next = g.clone();
         next.values.extend(self.new_values);
@@ -104,7 +109,8 @@ impl Patch {
         for (v, t) in self.initializers {
             next.initializers.insert(v, t);
         }
-        next.sort_topologically().map_err(|e| Error::Graph(format!("{origin}: {e}")))?;
+        next.sort_topologically()
+            .map_err(|e| Error::Graph(format!("{origin}: {e}")))?;
         verify(&next).map_err(|e| Error::Graph(format!("{origin}: {e}")))?;
         *g = next;
         Ok(())

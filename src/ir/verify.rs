@@ -10,7 +10,10 @@ pub fn verify(g: &Graph) -> Result<()> {
     let mut defined = vec![false; n];
     let check = |v: ValueId, what: &str| -> Result<()> {
         if v.0 >= n {
-            return Err(Error::Graph(format!("graph '{}': {what} refers to value #{} of {n}", g.name, v.0)));
+            return Err(Error::Graph(format!(
+                "graph '{}': {what} refers to value #{} of {n}",
+                g.name, v.0
+            )));
         }
         Ok(())
     };
@@ -77,10 +80,18 @@ mod tests {
 
     #[test]
     fn rejects_use_before_definition() {
-        let mut g = Graph { name: "g".into(), ..Default::default() };
+        let mut g = Graph {
+            name: "g".into(),
+            ..Default::default()
+        };
         let a = g.add_value(ValueInfo::named("a"));
         let b = g.add_value(ValueInfo::named("b"));
-        g.nodes.push(Node { name: "n".into(), op: Op::Identity, inputs: vec![Some(a)], outputs: vec![Some(b)] });
+        g.nodes.push(Node {
+            name: "n".into(),
+            op: Op::Identity,
+            inputs: vec![Some(a)],
+            outputs: vec![Some(b)],
+        });
         g.outputs.push(b);
         let err = verify(&g).unwrap_err().to_string();
         assert!(err.contains("reads 'a' before"), "{err}");

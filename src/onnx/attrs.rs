@@ -31,7 +31,10 @@ impl<'a> NodeCtx<'a> {
     }
 
     fn attr(&self, name: &str) -> Option<&'a AttributeProto> {
-        self.node.attribute.iter().find(|a| a.name.as_deref() == Some(name))
+        self.node
+            .attribute
+            .iter()
+            .find(|a| a.name.as_deref() == Some(name))
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -74,12 +77,17 @@ impl<'a> NodeCtx<'a> {
     pub fn usizes(&self, name: &str) -> Result<Vec<usize>> {
         self.ints(name)
             .into_iter()
-            .map(|v| usize::try_from(v).map_err(|_| self.err(format!("attribute '{name}' has negative value {v}"))))
+            .map(|v| {
+                usize::try_from(v)
+                    .map_err(|_| self.err(format!("attribute '{name}' has negative value {v}")))
+            })
             .collect()
     }
 
     pub fn string_opt(&self, name: &str) -> Option<String> {
-        self.attr(name).and_then(|a| a.s.as_ref()).map(|s| String::from_utf8_lossy(s).into_owned())
+        self.attr(name)
+            .and_then(|a| a.s.as_ref())
+            .map(|s| String::from_utf8_lossy(s).into_owned())
     }
 
     pub fn string(&self, name: &str, default: &str) -> String {
@@ -88,7 +96,12 @@ impl<'a> NodeCtx<'a> {
 
     pub fn strings(&self, name: &str) -> Vec<String> {
         self.attr(name)
-            .map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+            .map(|a| {
+                a.strings
+                    .iter()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -99,7 +112,10 @@ impl<'a> NodeCtx<'a> {
     /// A tensor-valued attribute (embedded data only).
     pub fn tensor_opt(&self, name: &str) -> Result<Option<Tensor>> {
         self.tensor_proto(name)
-            .map(|t| super::tensor_proto::from_proto(t, None).map_err(|e| self.err(format!("attribute '{name}': {e}"))))
+            .map(|t| {
+                super::tensor_proto::from_proto(t, None)
+                    .map_err(|e| self.err(format!("attribute '{name}': {e}")))
+            })
             .transpose()
     }
 

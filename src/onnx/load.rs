@@ -17,24 +17,40 @@ use std::sync::Arc;
 /// Loads and imports an ONNX model file.
 pub fn load_model(path: &Path) -> Result<Model> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let base = path.parent().map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+    let base = path.parent().map(|p| {
+        if p.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            p
+        }
+    });
     import_bytes(&bytes, &path.display().to_string(), base)
 }
 
 /// Imports a model from its serialized bytes. `base_dir` resolves external data.
 pub fn import_bytes(bytes: &[u8], source: &str, base_dir: Option<&Path>) -> Result<Model> {
-    let decode_err = |msg: String| Error::Decode { path: source.to_string(), msg };
+    let decode_err = |msg: String| Error::Decode {
+        path: source.to_string(),
+        msg,
+    };
     if bytes.is_empty() {
         return Err(decode_err("the file is empty".into()));
     }
-    let mp = ModelProto::decode(bytes).map_err(|e| decode_err(format!("protobuf decoding failed: {e}")))?;
+    let mp = ModelProto::decode(bytes)
+        .map_err(|e| decode_err(format!("protobuf decoding failed: {e}")))?;
     import_model(&mp, source, base_dir)
 }
 
 /// Imports a decoded `ModelProto`.
 pub fn import_model(mp: &ModelProto, source: &str, base_dir: Option<&Path>) -> Result<Model> {
-    let decode_err = |msg: String| Error::Decode { path: source.to_string(), msg };
-    let gp = mp.graph.as_ref().ok_or_else(|| decode_err("the model has no graph".into()))?;
+    let decode_err = |msg: String| Error::Decode {
+        path: source.to_string(),
+        msg,
+    };
+    let gp = mp
+        .graph
+        .as_ref()
+        .ok_or_else(|| decode_err("the model has no graph".into()))?;
     if gp.node.is_empty() && gp.output.is_empty() {
         return Err(decode_err("the graph has no nodes and no outputs".into()));
     }
@@ -50,19 +66,34 @@ pub fn import_model(mp: &ModelProto, source: &str, base_dir: Option<&Path>) -> R
         // IR version 1/2 models predate opset_import; they are opset 1.
         opsets.insert(String::new(), 1);
     }
-    let mut importer = Importer { opsets: &opsets, base_dir, unsupported: Vec::new(), seen: HashSet::new() };
+    let mut importer = Importer {
+        opsets: &opsets,
+        base_dir,
+        unsupported: Vec::new(),
+        seen: HashSet::new(),
+    };
     let result = importer.graph(gp, None);
     if !importer.unsupported.is_empty() {
-        return Err(Error::UnsupportedOps { path: source.to_string(), ops: importer.unsupported });
+        return Err(Error::UnsupportedOps {
+            path: source.to_string(),
+            ops: importer.unsupported,
+        });
     }
     let (mut graph, outer) = result.map_err(|e| match e {
-        e @ (Error::Node { .. } | Error::Tensor { .. }) => Error::Decode { path: source.to_string(), msg: e.to_string() },
+        e @ (Error::Node { .. } | Error::Tensor { .. }) => Error::Decode {
+            path: source.to_string(),
+            msg: e.to_string(),
+        },
         e => e,
     })?;
     if let Some(name) = outer.first() {
-        return Err(decode_err(format!("a node reads '{name}', which no input, initializer or node defines")));
+        return Err(decode_err(format!(
+            "a node reads '{name}', which no input, initializer or node defines"
+        )));
     }
-    graph.sort_topologically().map_err(|e| decode_err(e.to_string()))?;
+    graph
+        .sort_topologically()
+        .map_err(|e| decode_err(e.to_string()))?;
     ir::verify(&graph).map_err(|e| decode_err(e.to_string()))?;
     ir::infer::infer_shapes(&mut graph).map_err(|e| decode_err(e.to_string()))?;
     Ok(Model {
@@ -106,7 +137,10 @@ impl Importer<'_> {
     /// Imports a graph. Returns it with the outer-scope names it reads, in `captures` order.
     fn graph(&mut self, gp: &GraphProto, _parent: Option<&Scope>) -> Result<(Graph, Vec<String>)> {
         let mut s = Scope {
-            graph: Graph { name: gp.name.clone().unwrap_or_default(), ..Default::default() },
+            graph: Graph {
+                name: gp.name.clone().unwrap_or_default(),
+                ..Default::default()
+            },
             by_name: HashMap::new(),
             outer: vec![],
             is_subgraph: _parent.is_some(),
@@ -188,11 +222,23 @@ impl Importer<'_> {
         Ok(v)
     }
 
-    fn node(&mut self, np: &NodeProto, idx: usize, s: &mut Scope, local: &HashSet<&str>) -> Result<()> {
+    fn node(
+        &mut self,
+        np: &NodeProto,
+        idx: usize,
+        s: &mut Scope,
+        local: &HashSet<&str>,
+    ) -> Result<()> {
         let op_type = np.op_type.clone().unwrap_or_default();
         let name = match np.name.as_deref() {
             Some(n) if !n.is_empty() => n.to_string(),
-            _ => format!("{op_type}#{idx}{}", np.output.first().map(|o| format!(" -> '{o}'")).unwrap_or_default()),
+            _ => format!(
+                "{op_type}#{idx}{}",
+                np.output
+                    .first()
+                    .map(|o| format!(" -> '{o}'"))
+                    .unwrap_or_default()
+            ),
         };
         let domain = match np.domain.as_deref().unwrap_or("") {
             "ai.onnx" => "",
@@ -201,14 +247,21 @@ impl Importer<'_> {
         let opset = match self.opsets.get(domain) {
             Some(&v) => v,
             None => {
-                return Err(Error::node(&name, &op_type, format!("domain '{domain}' is not imported by the model")));
+                return Err(Error::node(
+                    &name,
+                    &op_type,
+                    format!("domain '{domain}' is not imported by the model"),
+                ));
             }
         };
         let ctx = NodeCtx::new(np, name.clone(), opset);
 
         if op_type == "Constant" && domain.is_empty() {
             let t = constant_value(&ctx)?;
-            let out = np.output.first().ok_or_else(|| ctx.err("Constant has no output"))?;
+            let out = np
+                .output
+                .first()
+                .ok_or_else(|| ctx.err("Constant has no output"))?;
             let v = s.value(out);
             let info = s.graph.value_mut(v);
             info.dtype = Some(t.dtype());
@@ -219,7 +272,11 @@ impl Importer<'_> {
 
         let mut inputs = Vec::with_capacity(np.input.len());
         for i in &np.input {
-            inputs.push(if i.is_empty() { None } else { Some(self.resolve(i, s, local)?) });
+            inputs.push(if i.is_empty() {
+                None
+            } else {
+                Some(self.resolve(i, s, local)?)
+            });
         }
 
         let op = if domain.is_empty() && (op_type == "If" || op_type == "Loop") {
@@ -242,8 +299,17 @@ impl Importer<'_> {
             }
             return Ok(());
         };
-        let outputs = np.output.iter().map(|o| if o.is_empty() { None } else { Some(s.value(o)) }).collect();
-        s.graph.nodes.push(Node { name, op, inputs, outputs });
+        let outputs = np
+            .output
+            .iter()
+            .map(|o| if o.is_empty() { None } else { Some(s.value(o)) })
+            .collect();
+        s.graph.nodes.push(Node {
+            name,
+            op,
+            inputs,
+            outputs,
+        });
         Ok(())
     }
 
@@ -251,8 +317,11 @@ impl Importer<'_> {
     /// order the node's trailing inputs must list them.
     fn control_flow(&mut self, ctx: &NodeCtx, s: &Scope) -> Result<(Op, Vec<String>)> {
         let sub = |imp: &mut Self, attr: &str| -> Result<(Graph, Vec<String>)> {
-            let gp = ctx.graph(attr).ok_or_else(|| ctx.err(format!("attribute '{attr}' (a graph) is required")))?;
-            imp.graph(gp, Some(s)).map_err(|e| e.in_node(&ctx.name, ctx.op_type))
+            let gp = ctx
+                .graph(attr)
+                .ok_or_else(|| ctx.err(format!("attribute '{attr}' (a graph) is required")))?;
+            imp.graph(gp, Some(s))
+                .map_err(|e| e.in_node(&ctx.name, ctx.op_type))
         };
         if ctx.op_type == "If" {
             let (then_g, mut names) = sub(self, "then_branch")?;
@@ -265,11 +334,20 @@ impl Importer<'_> {
                 )));
             }
             names.extend(else_names);
-            Ok((Op::If(ir::If { then_branch: Box::new(then_g), else_branch: Box::new(else_g) }), names))
+            Ok((
+                Op::If(ir::If {
+                    then_branch: Box::new(then_g),
+                    else_branch: Box::new(else_g),
+                }),
+                names,
+            ))
         } else {
             let (body, names) = sub(self, "body")?;
             if body.inputs.len() < 2 {
-                return Err(ctx.err(format!("Loop body needs at least 2 inputs (iteration, cond), has {}", body.inputs.len())));
+                return Err(ctx.err(format!(
+                    "Loop body needs at least 2 inputs (iteration, cond), has {}",
+                    body.inputs.len()
+                )));
             }
             let carried = body.inputs.len() - 2;
             if ctx.input_count() < 2 + carried {
@@ -278,7 +356,12 @@ impl Importer<'_> {
                     ctx.input_count()
                 )));
             }
-            Ok((Op::Loop(ir::Loop { body: Box::new(body) }), names))
+            Ok((
+                Op::Loop(ir::Loop {
+                    body: Box::new(body),
+                }),
+                names,
+            ))
         }
     }
 }
@@ -312,7 +395,10 @@ fn constant_value(c: &NodeCtx) -> Result<Tensor> {
 
 /// Copies dtype and shape from a `ValueInfoProto` (tensor types only).
 fn apply_type(info: &mut ValueInfo, vi: &ValueInfoProto) -> Result<()> {
-    let Some(TypeProto { value: Some(tv), .. }) = &vi.r#type else {
+    let Some(TypeProto {
+        value: Some(tv), ..
+    }) = &vi.r#type
+    else {
         return Ok(());
     };
     match tv {
@@ -339,7 +425,9 @@ fn apply_type(info: &mut ValueInfo, vi: &ValueInfoProto) -> Result<()> {
                             Some(Value::DimValue(v)) if *v >= 0 => Dim::Fixed(*v as usize),
                             // Some exporters (paddle2onnx) write "?" for every unknown dim; it
                             // names no shared symbol, so two "?" dims need not be equal.
-                            Some(Value::DimParam(p)) if !p.is_empty() && p != "?" => Dim::Symbol(p.clone()),
+                            Some(Value::DimParam(p)) if !p.is_empty() && p != "?" => {
+                                Dim::Symbol(p.clone())
+                            }
                             _ => Dim::Unknown,
                         })
                         .collect(),
@@ -347,6 +435,9 @@ fn apply_type(info: &mut ValueInfo, vi: &ValueInfoProto) -> Result<()> {
             }
             Ok(())
         }
-        _ => Err(Error::tensor(&info.name, "sequence, map and optional values are not supported (only tensors)")),
+        _ => Err(Error::tensor(
+            &info.name,
+            "sequence, map and optional values are not supported (only tensors)",
+        )),
     }
 }

@@ -13,8 +13,12 @@ pub fn from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor> {
     let name = t.name.clone().unwrap_or_default();
     let err = |msg: String| Error::tensor(&name, msg);
     let code = t.data_type.unwrap_or(0);
-    let dtype = DType::from_onnx(code)
-        .ok_or_else(|| err(format!("data type {} is not supported", DType::onnx_name(code))))?;
+    let dtype = DType::from_onnx(code).ok_or_else(|| {
+        err(format!(
+            "data type {} is not supported",
+            DType::onnx_name(code)
+        ))
+    })?;
     let mut shape = Vec::with_capacity(t.dims.len());
     for &d in &t.dims {
         if d < 0 {
@@ -48,9 +52,16 @@ pub fn from_proto(t: &TensorProto, base_dir: Option<&Path>) -> Result<Tensor> {
 }
 
 /// Reads the typed repeated field that holds data of `dtype`, checking its length.
-fn typed_fields(t: &TensorProto, dtype: DType, n: usize) -> std::result::Result<TensorData, String> {
+fn typed_fields(
+    t: &TensorProto,
+    dtype: DType,
+    n: usize,
+) -> std::result::Result<TensorData, String> {
     let mismatch = |field: &str, have: usize| {
-        Err(format!("{field} holds {have} values but dims {:?} need {n}", t.dims))
+        Err(format!(
+            "{field} holds {have} values but dims {:?} need {n}",
+            t.dims
+        ))
     };
     macro_rules! from_field {
         ($field:ident, $name:expr, $conv:expr) => {{
@@ -73,16 +84,24 @@ fn typed_fields(t: &TensorProto, dtype: DType, n: usize) -> std::result::Result<
         DType::U8 => TensorData::U8(from_field!(int32_data, "int32_data", |&x| x as u8)),
         DType::Bool => TensorData::Bool(from_field!(int32_data, "int32_data", |&x| x != 0)),
         // Half types travel as their bit patterns in int32_data.
-        DType::F16 => TensorData::F16(from_field!(int32_data, "int32_data", |&x| f16::from_bits(x as u16))),
+        DType::F16 => TensorData::F16(from_field!(int32_data, "int32_data", |&x| f16::from_bits(
+            x as u16
+        ))),
         DType::BF16 => {
-            TensorData::BF16(from_field!(int32_data, "int32_data", |&x| bf16::from_bits(x as u16)))
+            TensorData::BF16(from_field!(int32_data, "int32_data", |&x| bf16::from_bits(
+                x as u16
+            )))
         }
     })
 }
 
 /// Reads external data (`location`, `offset`, `length`) from a file next to the model. The location
 /// must stay inside the model's directory, and the file must hold the bytes the dims need.
-fn read_external(t: &TensorProto, base_dir: Option<&Path>, nbytes: usize) -> std::result::Result<Vec<u8>, String> {
+fn read_external(
+    t: &TensorProto,
+    base_dir: Option<&Path>,
+    nbytes: usize,
+) -> std::result::Result<Vec<u8>, String> {
     let mut location = None;
     let mut offset = 0u64;
     let mut length = None;
@@ -90,35 +109,58 @@ fn read_external(t: &TensorProto, base_dir: Option<&Path>, nbytes: usize) -> std
         let v = kv.value.clone().unwrap_or_default();
         match kv.key.as_deref() {
             Some("location") => location = Some(v),
-            Some("offset") => offset = v.parse().map_err(|_| format!("bad external offset '{v}'"))?,
-            Some("length") => length = Some(v.parse::<u64>().map_err(|_| format!("bad external length '{v}'"))?),
+            Some("offset") => {
+                offset = v
+                    .parse()
+                    .map_err(|_| format!("bad external offset '{v}'"))?
+            }
+            Some("length") => {
+                length = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| format!("bad external length '{v}'"))?,
+                )
+            }
             _ => {}
         }
     }
     let location = location.ok_or("external data without a 'location'")?;
     let rel = Path::new(&location);
-    if rel.is_absolute() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         return Err(format!("external data location '{location}' must be a relative path inside the model's directory"));
     }
     let base = base_dir.ok_or("external data needs the model's directory (load from a file)")?;
     let path = base.join(rel);
     if let Some(len) = length {
         if len != nbytes as u64 {
-            return Err(format!("external data length {len} disagrees with the {nbytes} bytes the dims need"));
+            return Err(format!(
+                "external data length {len} disagrees with the {nbytes} bytes the dims need"
+            ));
         }
     }
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let file_len = f.metadata().map_err(|e| format!("{}: {e}", path.display()))?.len();
-    if offset.checked_add(nbytes as u64).is_none_or(|end| end > file_len) {
+    let file_len = f
+        .metadata()
+        .map_err(|e| format!("{}: {e}", path.display()))?
+        .len();
+    if offset
+        .checked_add(nbytes as u64)
+        .is_none_or(|end| end > file_len)
+    {
         return Err(format!(
             "{}: holds {file_len} bytes, too few for {nbytes} bytes at offset {offset}",
             path.display()
         ));
     }
-    f.seek(SeekFrom::Start(offset)).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.seek(SeekFrom::Start(offset))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut buf = vec![0u8; nbytes];
-    f.read_exact(&mut buf).map_err(|e| format!("{}: {e}", path.display()))?;
+    f.read_exact(&mut buf)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(buf)
 }
 
@@ -138,7 +180,9 @@ pub fn to_proto(name: &str, t: &Tensor) -> TensorProto {
 pub fn read_tensor_pb(path: &Path) -> Result<Tensor> {
     use prost::Message;
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let tp = TensorProto::decode(bytes.as_slice())
-        .map_err(|e| Error::Decode { path: path.display().to_string(), msg: e.to_string() })?;
+    let tp = TensorProto::decode(bytes.as_slice()).map_err(|e| Error::Decode {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    })?;
     from_proto(&tp, path.parent())
 }

@@ -15,7 +15,10 @@ use std::collections::HashMap;
 pub fn model(b: GraphBuilder) -> Model {
     let mp = ModelProto {
         ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto { domain: Some(String::new()), version: Some(17) }],
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
         graph: Some(b.finish("test")),
         ..Default::default()
     };
@@ -31,7 +34,8 @@ pub fn inputs(m: &Model) -> HashMap<String, Tensor> {
         .map(|(i, &v)| {
             let info = g.value(v);
             let shape = super::pattern::static_shape(g, v).expect("static input shape");
-            let t = random_tensor(info.dtype.expect("input dtype"), &shape, 7 + i as u64).expect("random input");
+            let t = random_tensor(info.dtype.expect("input dtype"), &shape, 7 + i as u64)
+                .expect("random input");
             (info.name.clone(), t)
         })
         .collect()
@@ -45,7 +49,11 @@ pub fn run(m: &Model, feed: &HashMap<String, Tensor>) -> Vec<(String, Tensor)> {
 
 /// Runs `passes` on a copy of `m` to a fixed point; asserts the outputs (names, shapes, values
 /// within `tol` relative L2) are unchanged; returns the optimized model and the change counts.
-pub fn optimize_and_compare(m: &Model, passes: Vec<Box<dyn Pass>>, tol: f64) -> (Model, Vec<(&'static str, usize)>) {
+pub fn optimize_and_compare(
+    m: &Model,
+    passes: Vec<Box<dyn Pass>>,
+    tol: f64,
+) -> (Model, Vec<(&'static str, usize)>) {
     optimize_and_compare_on(m, passes, tol, &inputs(m))
 }
 
@@ -59,7 +67,9 @@ pub fn optimize_and_compare_on(
 ) -> (Model, Vec<(&'static str, usize)>) {
     let before = run(m, feed);
     let mut opt = m.clone();
-    let counts = PassManager::new(passes).run(&mut opt.graph).expect("passes run");
+    let counts = PassManager::new(passes)
+        .run(&mut opt.graph)
+        .expect("passes run");
     let after = run(&opt, feed);
     assert_eq!(before.len(), after.len());
     for ((n0, t0), (n1, t1)) in before.iter().zip(&after) {
@@ -69,7 +79,10 @@ pub fn optimize_and_compare_on(
         let num: f64 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
         let den: f64 = a.iter().map(|x| x * x).sum::<f64>().max(1e-30);
         let rel = (num / den).sqrt();
-        assert!(rel <= tol, "output '{n0}' changed: relative L2 {rel:e} > {tol:e}");
+        assert!(
+            rel <= tol,
+            "output '{n0}' changed: relative L2 {rel:e} > {tol:e}"
+        );
     }
     (opt, counts)
 }

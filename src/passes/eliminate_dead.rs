@@ -29,7 +29,12 @@ impl Pass for EliminateDead {
                 dead.push(NodeId(i));
             }
         }
-        let unused_inits: Vec<_> = g.initializers.keys().filter(|v| !live_value[v.0]).copied().collect();
+        let unused_inits: Vec<_> = g
+            .initializers
+            .keys()
+            .filter(|v| !live_value[v.0])
+            .copied()
+            .collect();
         if dead.is_empty() && unused_inits.is_empty() {
             return Ok(false);
         }
@@ -54,15 +59,28 @@ mod tests {
 
     #[test]
     fn removes_unreachable_nodes_and_weights() {
-        let mut g = Graph { name: "g".into(), ..Default::default() };
+        let mut g = Graph {
+            name: "g".into(),
+            ..Default::default()
+        };
         let x = g.add_value(ValueInfo::named("x"));
         let y = g.add_value(ValueInfo::named("y"));
         let w = g.add_value(ValueInfo::named("w"));
         let z = g.add_value(ValueInfo::named("z"));
         g.inputs.push(x);
         g.initializers.insert(w, Arc::new(Tensor::scalar(1.0f32)));
-        g.nodes.push(Node { name: "keep".into(), op: Op::Identity, inputs: vec![Some(x)], outputs: vec![Some(y)] });
-        g.nodes.push(Node { name: "dead".into(), op: Op::MatMul(Default::default()), inputs: vec![Some(x), Some(w)], outputs: vec![Some(z)] });
+        g.nodes.push(Node {
+            name: "keep".into(),
+            op: Op::Identity,
+            inputs: vec![Some(x)],
+            outputs: vec![Some(y)],
+        });
+        g.nodes.push(Node {
+            name: "dead".into(),
+            op: Op::MatMul(Default::default()),
+            inputs: vec![Some(x), Some(w)],
+            outputs: vec![Some(z)],
+        });
         g.outputs.push(y);
         assert!(EliminateDead.run(&mut g).unwrap());
         assert_eq!(g.nodes.len(), 1);

@@ -21,7 +21,9 @@ impl Pass for EliminateNoop {
         // Each node is touched by at most one rewrite per run; the manager runs us again.
         let mut touched = vec![false; g.nodes.len()];
         for (i, n) in g.nodes.iter().enumerate() {
-            let (Some(x), Some(y)) = (n.input(0), pattern::out0(n)) else { continue };
+            let (Some(x), Some(y)) = (n.input(0), pattern::out0(n)) else {
+                continue;
+            };
             if touched[i] || n.outputs.iter().flatten().count() != 1 {
                 continue;
             }
@@ -47,7 +49,12 @@ impl Pass for EliminateNoop {
 }
 
 /// Whether node `n` (input `x`, output `y`) leaves its input unchanged.
-fn passes_through(g: &Graph, n: &crate::ir::Node, x: crate::ir::ValueId, y: crate::ir::ValueId) -> bool {
+fn passes_through(
+    g: &Graph,
+    n: &crate::ir::Node,
+    x: crate::ir::ValueId,
+    y: crate::ir::ValueId,
+) -> bool {
     match &n.op {
         Op::Identity | Op::Dropout(_) => true,
         Op::Cast(c) => g.value(x).dtype == Some(c.to),
@@ -55,7 +62,9 @@ fn passes_through(g: &Graph, n: &crate::ir::Node, x: crate::ir::ValueId, y: crat
             let (sx, sy) = (static_shape(g, x), static_shape(g, y));
             sx.is_some() && sx == sy && g.value(x).dtype == g.value(y).dtype
         }
-        Op::Transpose(t) => perm_of(g, t, x).is_some_and(|p| p.iter().enumerate().all(|(i, &a)| i == a)),
+        Op::Transpose(t) => {
+            perm_of(g, t, x).is_some_and(|p| p.iter().enumerate().all(|(i, &a)| i == a))
+        }
         _ => false,
     }
 }
@@ -64,7 +73,11 @@ fn passes_through(g: &Graph, n: &crate::ir::Node, x: crate::ir::ValueId, y: crat
 fn perm_of(g: &Graph, t: &Transpose, x: crate::ir::ValueId) -> Option<Vec<usize>> {
     match &t.perm {
         Some(p) => Some(p.clone()),
-        None => g.value(x).shape.as_ref().map(|s| (0..s.len()).rev().collect()),
+        None => g
+            .value(x)
+            .shape
+            .as_ref()
+            .map(|s| (0..s.len()).rev().collect()),
     }
 }
 
@@ -78,7 +91,9 @@ fn collapse_pair(
     x: crate::ir::ValueId,
     touched: &mut [bool],
 ) -> bool {
-    let Some(inner) = uses.producer(x) else { return false };
+    let Some(inner) = uses.producer(x) else {
+        return false;
+    };
     if touched[inner.0] || uses.single_reader(g, x) != Some(outer) {
         return false;
     }
@@ -97,13 +112,17 @@ fn collapse_pair(
             m
         }
         (Op::Transpose(to), Op::Transpose(ti)) => {
-            let (Some(po), Some(pi)) = (perm_of(g, to, x), perm_of(g, ti, a)) else { return false };
+            let (Some(po), Some(pi)) = (perm_of(g, to, x), perm_of(g, ti, a)) else {
+                return false;
+            };
             if po.len() != pi.len() {
                 return false;
             }
             // out[k] = mid[po[k]] = a[pi[po[k]]].
             let mut m = o.clone();
-            m.op = Op::Transpose(Transpose { perm: Some(po.iter().map(|&k| pi[k]).collect()) });
+            m.op = Op::Transpose(Transpose {
+                perm: Some(po.iter().map(|&k| pi[k]).collect()),
+            });
             m.inputs[0] = Some(a);
             m
         }
@@ -136,7 +155,11 @@ mod tests {
         let y = b.relu("act", &y);
         b.output(&y, "out", DType::F32, &[4, 6]);
         let m = check::model(b);
-        let (opt, counts) = check::optimize_and_compare(&m, vec![Box::new(EliminateNoop), Box::new(EliminateDead)], 0.0);
+        let (opt, counts) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(EliminateNoop), Box::new(EliminateDead)],
+            0.0,
+        );
         assert!(counts[0].1 >= 1);
         assert_eq!(check::count(&opt, "Identity"), 0);
         assert_eq!(check::count(&opt, "Cast"), 0);
@@ -155,7 +178,11 @@ mod tests {
         let y = b.relu("b", &y);
         b.output(&y, "out", DType::F32, &[2, 3, 4]);
         let m = check::model(b);
-        let (opt, _) = check::optimize_and_compare(&m, vec![Box::new(EliminateNoop), Box::new(EliminateDead)], 0.0);
+        let (opt, _) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(EliminateNoop), Box::new(EliminateDead)],
+            0.0,
+        );
         assert_eq!(check::count(&opt, "Transpose"), 0);
         assert_eq!(opt.graph.nodes.len(), 2);
     }

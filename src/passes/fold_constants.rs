@@ -108,7 +108,11 @@ mod tests {
         b.output(&y, "out", DType::F32, &[2, 12]);
         let mut m = check::model(b);
         infer_shapes(&mut m.graph).unwrap();
-        let (opt, counts) = check::optimize_and_compare(&m, vec![Box::new(FoldConstants), Box::new(EliminateDead)], 0.0);
+        let (opt, counts) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(FoldConstants), Box::new(EliminateDead)],
+            0.0,
+        );
         assert!(counts[0].1 >= 1);
         assert_eq!(opt.graph.nodes.len(), 1, "only the Reshape is left");
         let shape = constant(&opt.graph, opt.graph.nodes[0].input(1)).unwrap();
@@ -128,9 +132,18 @@ mod tests {
 
     #[test]
     fn shape_slice_follows_the_spec() {
-        let s = ShapeOf { start: -2, end: None };
-        assert_eq!(shape_of(&s, &[1, 3, 224, 224]).unwrap().to_i64_vec(), vec![224, 224]);
-        let s = ShapeOf { start: 1, end: Some(-5) };
+        let s = ShapeOf {
+            start: -2,
+            end: None,
+        };
+        assert_eq!(
+            shape_of(&s, &[1, 3, 224, 224]).unwrap().to_i64_vec(),
+            vec![224, 224]
+        );
+        let s = ShapeOf {
+            start: 1,
+            end: Some(-5),
+        };
         assert_eq!(shape_of(&s, &[1, 3]).unwrap().len(), 0);
     }
 }

@@ -19,9 +19,13 @@ impl Pass for FuseActivation {
         let mut p = Patch::new(g);
         let mut taken = vec![false; g.nodes.len()];
         for (i, act) in g.nodes.iter().enumerate() {
-            let Some(a) = activation(g, act) else { continue };
+            let Some(a) = activation(g, act) else {
+                continue;
+            };
             let Some(y) = act.input(0) else { continue };
-            let Some(host_id) = uses.producer(y) else { continue };
+            let Some(host_id) = uses.producer(y) else {
+                continue;
+            };
             let host = &g.nodes[host_id.0];
             if taken[host_id.0] || uses.single_reader(g, y) != Some(NodeId(i)) {
                 continue;
@@ -55,8 +59,19 @@ fn activation(g: &Graph, n: &Node) -> Option<FusedActivation> {
         Op::Unary(u) => {
             use UnaryKind::*;
             match u.kind {
-                Relu | LeakyRelu { .. } | Elu { .. } | Selu { .. } | Celu { .. } | Sigmoid
-                | HardSigmoid { .. } | HardSwish | Softplus | Softsign | Mish | Swish { .. } | Tanh
+                Relu
+                | LeakyRelu { .. }
+                | Elu { .. }
+                | Selu { .. }
+                | Celu { .. }
+                | Sigmoid
+                | HardSigmoid { .. }
+                | HardSwish
+                | Softplus
+                | Softsign
+                | Mish
+                | Swish { .. }
+                | Tanh
                 | Gelu { .. } => Some(FusedActivation::Unary(u.kind)),
                 _ => None,
             }
@@ -69,7 +84,10 @@ fn activation(g: &Graph, n: &Node) -> Option<FusedActivation> {
                 (None, None) => Some(None),
                 (None, Some(v)) => constant(g, Some(v)).and(scalar_f32(g, Some(v))).map(Some),
             };
-            Some(FusedActivation::Clip { min: bound(c.min, 1)?, max: bound(c.max, 2)? })
+            Some(FusedActivation::Clip {
+                min: bound(c.min, 1)?,
+                max: bound(c.max, 2)?,
+            })
         }
         _ => None,
     }
@@ -94,8 +112,11 @@ mod tests {
         b.output(&y, "out", DType::F32, &[1, 10]);
         let mut m = check::model(b);
         m.opsets.insert(String::new(), 20);
-        let passes: Vec<Box<dyn crate::passes::Pass>> =
-            vec![Box::new(FuseBias), Box::new(FuseActivation), Box::new(EliminateDead)];
+        let passes: Vec<Box<dyn crate::passes::Pass>> = vec![
+            Box::new(FuseBias),
+            Box::new(FuseActivation),
+            Box::new(EliminateDead),
+        ];
         let (opt, counts) = check::optimize_and_compare(&m, passes, 1e-6);
         assert_eq!(counts[1].1, 1, "both fusions in one run");
         assert_eq!(check::count(&opt, "Clip"), 0);

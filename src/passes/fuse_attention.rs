@@ -92,7 +92,12 @@ fn plain_matmul(g: &Graph, n: &Node) -> Option<(ValueId, ValueId)> {
 
 /// `scale · Q·Kᵀ` written to `v`, read only by `reader`: `(Q, Kᵀ, scale, nodes)`. Without a
 /// scaling node the scale is 1.
-fn scaled_scores(g: &Graph, uses: &Uses, v: ValueId, reader: NodeId) -> Option<(ValueId, ValueId, f32, Vec<NodeId>)> {
+fn scaled_scores(
+    g: &Graph,
+    uses: &Uses,
+    v: ValueId,
+    reader: NodeId,
+) -> Option<(ValueId, ValueId, f32, Vec<NodeId>)> {
     if uses.single_reader(g, v) != Some(reader) {
         return None;
     }
@@ -101,7 +106,9 @@ fn scaled_scores(g: &Graph, uses: &Uses, v: ValueId, reader: NodeId) -> Option<(
         return Some((q, kt, 1.0, vec![prod]));
     }
     let (qk, scale) = scaled_by_constant(g, &g.nodes[prod.0])?;
-    let mm = uses.producer(qk).filter(|_| uses.single_reader(g, qk) == Some(prod))?;
+    let mm = uses
+        .producer(qk)
+        .filter(|_| uses.single_reader(g, qk) == Some(prod))?;
     let (q, kt) = plain_matmul(g, &g.nodes[mm.0])?;
     Some((q, kt, scale, vec![mm, prod]))
 }
@@ -136,7 +143,9 @@ fn recognize(g: &Graph, uses: &Uses, sm: NodeId) -> Option<Match> {
             // The mask must not widen the scores (then the fused output would have another shape).
             let scores_shape = g.value(scores).shape.clone()?;
             let mask_shape = g.value(mask).shape.clone()?;
-            if mask_shape.len() > scores_shape.len() || broadcast(&[&scores_shape, &mask_shape]) != Some(scores_shape) {
+            if mask_shape.len() > scores_shape.len()
+                || broadcast(&[&scores_shape, &mask_shape]) != Some(scores_shape)
+            {
                 return None;
             }
             nodes.push(add);
@@ -153,7 +162,11 @@ fn recognize(g: &Graph, uses: &Uses, sm: NodeId) -> Option<Match> {
         .value(q)
         .dtype
         .filter(|d| matches!(d, DType::F32 | DType::F16 | DType::BF16))?;
-    if [kt, v].into_iter().chain(mask).any(|t| g.value(t).dtype != Some(dtype)) {
+    if [kt, v]
+        .into_iter()
+        .chain(mask)
+        .any(|t| g.value(t).dtype != Some(dtype))
+    {
         return None;
     }
     nodes.extend([sm, mm2]);
@@ -206,16 +219,29 @@ mod tests {
             let mut b = GraphBuilder::new(0);
             let y = attention_graph(&mut b, mask, mul_scale);
             b.output(&y, "y", DType::F32, &[2, 3, 10, 4]);
-            let (opt, counts) =
-                optimize_and_compare(&model(b), vec![Box::new(FuseAttention), Box::new(EliminateDead)], 1e-5);
+            let (opt, counts) = optimize_and_compare(
+                &model(b),
+                vec![Box::new(FuseAttention), Box::new(EliminateDead)],
+                1e-5,
+            );
             assert_eq!(counts[0], ("fuse_attention", 1));
             assert_eq!(
-                (count(&opt, "Attention"), count(&opt, "Softmax"), count(&opt, "MatMul")),
+                (
+                    count(&opt, "Attention"),
+                    count(&opt, "Softmax"),
+                    count(&opt, "MatMul")
+                ),
                 (1, 0, 0)
             );
             let n = &opt.graph.nodes[0];
             let scale = if mul_scale { 0.125 } else { 1.0 / 8f32.sqrt() };
-            assert_eq!(n.op, Op::Attention(Attention { scale, has_mask: mask }));
+            assert_eq!(
+                n.op,
+                Op::Attention(Attention {
+                    scale,
+                    has_mask: mask
+                })
+            );
             assert_eq!(n.inputs.len(), 3 + mask as usize);
             assert_eq!(
                 (n.name.as_str(), opt.graph.name_of(n.outputs[0].unwrap())),
@@ -229,10 +255,19 @@ mod tests {
         let mut b = GraphBuilder::new(0);
         let y = attention_graph(&mut b, true, false);
         b.output(&y, "y", DType::F32, &[2, 3, 10, 4]);
-        b.output("/attn/Softmax_output_0", "probs", DType::F32, &[2, 3, 10, 12]);
+        b.output(
+            "/attn/Softmax_output_0",
+            "probs",
+            DType::F32,
+            &[2, 3, 10, 12],
+        );
         let (opt, counts) = optimize_and_compare(&model(b), vec![Box::new(FuseAttention)], 1e-5);
         assert_eq!(
-            (counts[0].1, count(&opt, "Attention"), count(&opt, "Softmax")),
+            (
+                counts[0].1,
+                count(&opt, "Attention"),
+                count(&opt, "Softmax")
+            ),
             (0, 0, 1)
         );
     }
@@ -287,16 +322,24 @@ mod tests {
         let ids: Vec<i64> = (0..16).map(|i| (i * 7919 + 101) % 30522).collect();
         let mask: Vec<i64> = (0..16).map(|i| (i < 12) as i64).collect();
         let types: Vec<i64> = (0..16).map(|i| (i >= 8) as i64).collect();
-        let feed: HashMap<String, Tensor> = [("input_ids", ids), ("attention_mask", mask), ("token_type_ids", types)]
-            .into_iter()
-            .map(|(n, v)| (n.to_string(), Tensor::from_vec(vec![1, 16], v).unwrap()))
-            .collect();
+        let feed: HashMap<String, Tensor> = [
+            ("input_ids", ids),
+            ("attention_mask", mask),
+            ("token_type_ids", types),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n.to_string(), Tensor::from_vec(vec![1, 16], v).unwrap()))
+        .collect();
         let (opt, _) = optimize_and_compare_on(&m, passes, 1e-4, &feed);
         assert_eq!((count(&opt, "Attention"), count(&opt, "Softmax")), (2, 0));
         assert_eq!((count(&opt, "Gelu"), count(&opt, "Erf")), (2, 0));
         // The extended mask's `(1 - m) · -10000` is one chain; nothing else is left to multiply.
         assert_eq!(
-            (count(&opt, "ElementwiseChain"), count(&opt, "Mul"), count(&opt, "Div")),
+            (
+                count(&opt, "ElementwiseChain"),
+                count(&opt, "Mul"),
+                count(&opt, "Div")
+            ),
             (1, 0, 0)
         );
     }

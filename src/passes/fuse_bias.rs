@@ -24,10 +24,13 @@ impl Pass for FuseBias {
             if !matches!(&add.op, Op::Binary(b) if b.kind == BinaryKind::Add) {
                 continue;
             }
-            let (Some(l), Some(r)) = (add.input(0), add.input(1)) else { continue };
+            let (Some(l), Some(r)) = (add.input(0), add.input(1)) else {
+                continue;
+            };
             // The product on one side, the constant on the other.
             let Some((y, bias)) = [(l, r), (r, l)].into_iter().find(|&(y, b)| {
-                constant(g, Some(b)).is_some() && uses.producer(y).is_some_and(|p| is_host(&g.nodes[p.0]))
+                constant(g, Some(b)).is_some()
+                    && uses.producer(y).is_some_and(|p| is_host(&g.nodes[p.0]))
             }) else {
                 continue;
             };
@@ -36,7 +39,9 @@ impl Pass for FuseBias {
                 continue;
             }
             let host = &g.nodes[host_id.0];
-            let Some(fused) = fuse(g, &mut p, host, y, bias, out0(add)) else { continue };
+            let Some(fused) = fuse(g, &mut p, host, y, bias, out0(add)) else {
+                continue;
+            };
             taken[host_id.0] = true;
             absorb(&mut p, host_id, NodeId(i), fused);
             tracing::debug!(pass = self.name(), node = %host.name, add = %add.name, "fused bias Add");
@@ -56,7 +61,14 @@ fn is_host(n: &Node) -> bool {
 
 /// The host with the bias folded in, writing `out`; `None` when the bias does not have one value
 /// per output column (MatMul) or channel (Conv), or the Add would broadcast the product.
-fn fuse(g: &Graph, p: &mut Patch, host: &Node, y: ValueId, bias: ValueId, out: Option<ValueId>) -> Option<Node> {
+fn fuse(
+    g: &Graph,
+    p: &mut Patch,
+    host: &Node,
+    y: ValueId,
+    bias: ValueId,
+    out: Option<ValueId>,
+) -> Option<Node> {
     let b = constant(g, Some(bias))?;
     let ys = static_shape(g, y)?;
     if out.and_then(|o| static_shape(g, o)) != Some(ys.clone()) || b.dtype() != g.value(y).dtype? {
@@ -87,7 +99,10 @@ fn fuse(g: &Graph, p: &mut Patch, host: &Node, y: ValueId, bias: ValueId, out: O
                 total.iter_mut().zip(old).for_each(|(t, o)| *t += o);
             }
             let t = Tensor::from_vec(vec![m], total).ok()?.cast(b.dtype());
-            let v = p.add_value(ValueInfo { name: format!("{}.fused_bias", host.name), ..Default::default() });
+            let v = p.add_value(ValueInfo {
+                name: format!("{}.fused_bias", host.name),
+                ..Default::default()
+            });
             p.set_initializer(v, Arc::new(t));
             fused.inputs = vec![host.input(0), host.input(1), Some(v)];
         }
@@ -110,7 +125,11 @@ mod tests {
         let y = b.linear("fc", &x, 8, 6, Init::Uniform(-1.0, 1.0));
         b.output(&y, "out", DType::F32, &[2, 4, 6]);
         let m = check::model(b);
-        let (opt, counts) = check::optimize_and_compare(&m, vec![Box::new(FuseBias), Box::new(EliminateDead)], 1e-6);
+        let (opt, counts) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(FuseBias), Box::new(EliminateDead)],
+            1e-6,
+        );
         assert_eq!(counts[0].1, 1);
         assert_eq!(check::count(&opt, "Add"), 0);
         assert_eq!(opt.graph.nodes[0].inputs.len(), 3);
@@ -125,7 +144,11 @@ mod tests {
         let y = b.add("add", &y, &bias);
         b.output(&y, "out", DType::F32, &[1, 3, 5, 5]);
         let m = check::model(b);
-        let (opt, _) = check::optimize_and_compare(&m, vec![Box::new(FuseBias), Box::new(EliminateDead)], 1e-6);
+        let (opt, _) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(FuseBias), Box::new(EliminateDead)],
+            1e-6,
+        );
         assert_eq!(check::count(&opt, "Add"), 0);
     }
 

@@ -22,9 +22,13 @@ impl Pass for FuseConvBn {
         let mut p = Patch::new(g);
         let mut changed = false;
         for (i, bn) in g.nodes.iter().enumerate() {
-            let Op::BatchNormalization(attrs) = &bn.op else { continue };
+            let Op::BatchNormalization(attrs) = &bn.op else {
+                continue;
+            };
             let Some(x) = bn.input(0) else { continue };
-            let Some(conv_id) = uses.producer(x) else { continue };
+            let Some(conv_id) = uses.producer(x) else {
+                continue;
+            };
             let conv = &g.nodes[conv_id.0];
             let Op::Conv(c) = &conv.op else { continue };
             if !c.epilogue.is_empty() || uses.single_reader(g, x) != Some(NodeId(i)) {
@@ -35,17 +39,28 @@ impl Pass for FuseConvBn {
             }
             let w = constant(g, conv.input(1));
             let b = conv.input(2).map(|v| constant(g, Some(v)));
-            let params: Option<Vec<Vec<f64>>> =
-                (1..5).map(|k| constant(g, bn.input(k)).map(|t| t.to_vec::<f64>())).collect();
-            let (Some(w), Some(params)) = (w, params) else { continue };
+            let params: Option<Vec<Vec<f64>>> = (1..5)
+                .map(|k| constant(g, bn.input(k)).map(|t| t.to_vec::<f64>()))
+                .collect();
+            let (Some(w), Some(params)) = (w, params) else {
+                continue;
+            };
             let b = match b {
                 None => None,
                 Some(None) => continue, // a bias computed at run time
                 Some(Some(b)) => Some(b.to_vec::<f64>()),
             };
-            let Some((w2, b2)) = fold(w, b.as_deref(), &params, attrs.epsilon as f64) else { continue };
-            let wv = p.add_value(ValueInfo { name: format!("{}.folded_weight", conv.name), ..Default::default() });
-            let bv = p.add_value(ValueInfo { name: format!("{}.folded_bias", conv.name), ..Default::default() });
+            let Some((w2, b2)) = fold(w, b.as_deref(), &params, attrs.epsilon as f64) else {
+                continue;
+            };
+            let wv = p.add_value(ValueInfo {
+                name: format!("{}.folded_weight", conv.name),
+                ..Default::default()
+            });
+            let bv = p.add_value(ValueInfo {
+                name: format!("{}.folded_bias", conv.name),
+                ..Default::default()
+            });
             p.set_initializer(wv, Arc::new(w2));
             p.set_initializer(bv, Arc::new(b2));
             let mut fused = conv.clone();
@@ -67,7 +82,10 @@ impl Pass for FuseConvBn {
 fn fold(w: &Tensor, b: Option<&[f64]>, params: &[Vec<f64>], eps: f64) -> Option<(Tensor, Tensor)> {
     let m = *w.shape().first()?;
     let (scale, beta, mean, var) = (&params[0], &params[1], &params[2], &params[3]);
-    if [scale, beta, mean, var].iter().any(|p| p.len() != m) || b.is_some_and(|b| b.len() != m) || m == 0 {
+    if [scale, beta, mean, var].iter().any(|p| p.len() != m)
+        || b.is_some_and(|b| b.len() != m)
+        || m == 0
+    {
         return None;
     }
     if !w.dtype().is_float() {
@@ -75,8 +93,15 @@ fn fold(w: &Tensor, b: Option<&[f64]>, params: &[Vec<f64>], eps: f64) -> Option<
     }
     let s: Vec<f64> = (0..m).map(|c| scale[c] / (var[c] + eps).sqrt()).collect();
     let per = w.len() / m;
-    let wv: Vec<f64> = w.to_vec::<f64>().iter().enumerate().map(|(i, &x)| x * s[i / per]).collect();
-    let bv: Vec<f64> = (0..m).map(|c| (b.map_or(0.0, |b| b[c]) - mean[c]) * s[c] + beta[c]).collect();
+    let wv: Vec<f64> = w
+        .to_vec::<f64>()
+        .iter()
+        .enumerate()
+        .map(|(i, &x)| x * s[i / per])
+        .collect();
+    let bv: Vec<f64> = (0..m)
+        .map(|c| (b.map_or(0.0, |b| b[c]) - mean[c]) * s[c] + beta[c])
+        .collect();
     let dt = w.dtype();
     let w2 = Tensor::from_vec(w.shape().to_vec(), wv).ok()?.cast(dt);
     let b2 = Tensor::from_vec(vec![m], bv).ok()?.cast(dt);
@@ -106,7 +131,11 @@ mod tests {
     #[test]
     fn folds_bn_into_the_conv() {
         let m = conv_bn(false);
-        let (opt, counts) = check::optimize_and_compare(&m, vec![Box::new(FuseConvBn), Box::new(EliminateDead)], 1e-6);
+        let (opt, counts) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(FuseConvBn), Box::new(EliminateDead)],
+            1e-6,
+        );
         assert_eq!(counts[0].1, 1);
         assert_eq!(check::count(&opt, "BatchNormalization"), 0);
         assert_eq!(check::count(&opt, "Conv"), 1);

@@ -13,7 +13,8 @@ use super::pattern::{out0, scalar_number, scalar_operand, FusedNames, Uses};
 use super::{Changed, Pass};
 use crate::error::Result;
 use crate::ir::{
-    BinaryKind, ChainOp, ChainStep, ElementwiseChain, Graph, Node, NodeId, Op, Patch, UnaryKind, ValueId, VariadicKind,
+    BinaryKind, ChainOp, ChainStep, ElementwiseChain, Graph, Node, NodeId, Op, Patch, UnaryKind,
+    ValueId, VariadicKind,
 };
 use crate::tensor::DType;
 
@@ -27,7 +28,8 @@ impl Pass for FuseElementwise {
 
     fn run(&self, g: &mut Graph) -> Result<Changed> {
         let uses = Uses::new(g);
-        let steps: Vec<Option<(ValueId, Vec<ChainStep>)>> = g.nodes.iter().map(|n| as_steps(g, n)).collect();
+        let steps: Vec<Option<(ValueId, Vec<ChainStep>)>> =
+            g.nodes.iter().map(|n| as_steps(g, n)).collect();
         // next[i]: the chainable node that is the only reader of node i's output and reads it as x.
         let mut next = vec![None; g.nodes.len()];
         let mut has_prev = vec![false; g.nodes.len()];
@@ -35,7 +37,9 @@ impl Pass for FuseElementwise {
             let Some(out) = s.as_ref().and_then(|_| single_output(&g.nodes[i])) else {
                 continue;
             };
-            let Some(r) = uses.single_reader(g, out) else { continue };
+            let Some(r) = uses.single_reader(g, out) else {
+                continue;
+            };
             if steps[r.0].as_ref().is_some_and(|(x, _)| *x == out) {
                 next[i] = Some(r);
                 has_prev[r.0] = true;
@@ -46,7 +50,10 @@ impl Pass for FuseElementwise {
         let mut fused = 0;
         for head in 0..g.nodes.len() {
             let Some((x, _)) = &steps[head] else { continue };
-            let float = matches!(g.value(*x).dtype, Some(DType::F32 | DType::F16 | DType::BF16));
+            let float = matches!(
+                g.value(*x).dtype,
+                Some(DType::F32 | DType::F16 | DType::BF16)
+            );
             if has_prev[head] || next[head].is_none() || !float || g.initializer(*x).is_some() {
                 continue;
             }
@@ -125,26 +132,27 @@ fn as_steps(g: &Graph, n: &Node) -> Option<(ValueId, Vec<ChainStep>)> {
         _ => return None,
     };
     let (a, b) = (n.input(0)?, n.input(1)?);
-    let step = |x: ValueId, c: ValueId, constant_first: bool| -> Option<(ValueId, Vec<ChainStep>)> {
-        if g.initializer(x).is_some() {
-            return None;
-        }
-        // A Pow exponent may be any numeric type; every other constant has x's dtype.
-        let constant = if op == ChainOp::Pow && !constant_first {
-            scalar_number(g, Some(c), x)? as f32
-        } else {
-            (g.initializer(c)?.dtype() == g.value(x).dtype?).then_some(())?;
-            scalar_operand(g, Some(c), x)?
+    let step =
+        |x: ValueId, c: ValueId, constant_first: bool| -> Option<(ValueId, Vec<ChainStep>)> {
+            if g.initializer(x).is_some() {
+                return None;
+            }
+            // A Pow exponent may be any numeric type; every other constant has x's dtype.
+            let constant = if op == ChainOp::Pow && !constant_first {
+                scalar_number(g, Some(c), x)? as f32
+            } else {
+                (g.initializer(c)?.dtype() == g.value(x).dtype?).then_some(())?;
+                scalar_operand(g, Some(c), x)?
+            };
+            Some((
+                x,
+                vec![ChainStep::Binary {
+                    op,
+                    constant,
+                    constant_first,
+                }],
+            ))
         };
-        Some((
-            x,
-            vec![ChainStep::Binary {
-                op,
-                constant,
-                constant_first,
-            }],
-        ))
-    };
     step(a, b, false).or_else(|| step(b, a, true))
 }
 
@@ -222,7 +230,10 @@ mod tests {
             vec![Box::new(FuseElementwise)],
             1e-5,
         );
-        assert_eq!((count(&opt, "ElementwiseChain"), opt.graph.nodes.len()), (2, 2));
+        assert_eq!(
+            (count(&opt, "ElementwiseChain"), opt.graph.nodes.len()),
+            (2, 2)
+        );
         let first = opt
             .graph
             .nodes
@@ -290,7 +301,10 @@ mod tests {
         b.output(&v, "y", DType::F32, &[5]);
         let mut m = model(b);
         assert!(FuseElementwise.run(&mut m.graph).unwrap());
-        assert!(!FuseElementwise.run(&mut m.graph).unwrap(), "nothing left to fuse");
+        assert!(
+            !FuseElementwise.run(&mut m.graph).unwrap(),
+            "nothing left to fuse"
+        );
         let g = &mut m.graph;
         let y = g.outputs[0];
         let info = crate::ir::ValueInfo {
@@ -298,7 +312,9 @@ mod tests {
             ..g.value(y).clone()
         };
         let z = g.add_value(info);
-        let sin = crate::ir::Unary { kind: UnaryKind::Sin };
+        let sin = crate::ir::Unary {
+            kind: UnaryKind::Sin,
+        };
         g.nodes.push(Node {
             name: "/q/Sin".into(),
             op: Op::Unary(sin),

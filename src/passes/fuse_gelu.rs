@@ -11,7 +11,8 @@
 //! Runs before `FuseElementwise`, which would otherwise swallow the scalar steps of the formula.
 
 use super::pattern::{
-    approx_eq, other_input, out0, scalar_number, scalar_operand, scaled_by_constant, single_reader_op, FusedNames, Uses,
+    approx_eq, other_input, out0, scalar_number, scalar_operand, scaled_by_constant,
+    single_reader_op, FusedNames, Uses,
 };
 use super::{Changed, Pass};
 use crate::error::Result;
@@ -46,8 +47,12 @@ impl Pass for FuseGelu {
         let mut fused = 0;
         for (i, n) in g.nodes.iter().enumerate() {
             let core = match n.op {
-                Op::Unary(Unary { kind: UnaryKind::Erf }) => erf_core(g, &uses, NodeId(i)),
-                Op::Unary(Unary { kind: UnaryKind::Tanh }) => tanh_core(g, &uses, NodeId(i)),
+                Op::Unary(Unary {
+                    kind: UnaryKind::Erf,
+                }) => erf_core(g, &uses, NodeId(i)),
+                Op::Unary(Unary {
+                    kind: UnaryKind::Tanh,
+                }) => tanh_core(g, &uses, NodeId(i)),
                 _ => None,
             };
             let Some(m) = core.and_then(|(x, inner)| outer(g, &uses, x, inner)) else {
@@ -83,7 +88,13 @@ impl Pass for FuseGelu {
 }
 
 /// The product `k · x` feeding node `reader` as its only use, with `k ≈ want`: `(x, producer)`.
-fn scaled_input(g: &Graph, uses: &Uses, v: ValueId, reader: NodeId, want: f64) -> Option<(ValueId, NodeId)> {
+fn scaled_input(
+    g: &Graph,
+    uses: &Uses,
+    v: ValueId,
+    reader: NodeId,
+    want: f64,
+) -> Option<(ValueId, NodeId)> {
     if uses.single_reader(g, v) != Some(reader) {
         return None;
     }
@@ -129,11 +140,14 @@ fn cube(g: &Graph, uses: &Uses, c: ValueId, x: ValueId) -> Option<Vec<NodeId>> {
     let pc = uses.producer(c)?;
     let n = &g.nodes[pc.0];
     match n.op.name() {
-        "Pow" if n.input(0) == Some(x) => (scalar_number(g, n.input(1), x)? == 3.0).then(|| vec![pc]),
+        "Pow" if n.input(0) == Some(x) => {
+            (scalar_number(g, n.input(1), x)? == 3.0).then(|| vec![pc])
+        }
         "Mul" => {
             let sq = other_input(n, x)?;
             let ps = uses.producer(sq)?;
-            let square = g.nodes[ps.0].op.name() == "Mul" && other_input(&g.nodes[ps.0], x) == Some(x);
+            let square =
+                g.nodes[ps.0].op.name() == "Mul" && other_input(&g.nodes[ps.0], x) == Some(x);
             (square && sq != x && uses.single_reader(g, sq) == Some(pc)).then(|| vec![ps, pc])
         }
         _ => None,
@@ -174,7 +188,12 @@ fn outer(g: &Graph, uses: &Uses, x: ValueId, mut nodes: Vec<NodeId>) -> Option<M
         nodes.extend([uses.producer(y)?, r1]);
         r1_out
     };
-    Some(Match { x, out, nodes, tanh })
+    Some(Match {
+        x,
+        out,
+        nodes,
+        tanh,
+    })
 }
 
 #[cfg(test)]
@@ -243,15 +262,22 @@ mod tests {
     fn erf_form_fires_in_every_order() {
         for order in [Order::XpThenHalf, Order::HalfXFirst, Order::PHalfFirst] {
             let m = erf_model(order);
-            let (opt, counts) = optimize_and_compare(&m, vec![Box::new(FuseGelu), Box::new(EliminateDead)], 1e-5);
+            let (opt, counts) =
+                optimize_and_compare(&m, vec![Box::new(FuseGelu), Box::new(EliminateDead)], 1e-5);
             assert_eq!(counts[0], ("fuse_gelu", 1));
-            assert_eq!((count(&opt, "Gelu"), count(&opt, "Erf"), count(&opt, "Mul")), (1, 0, 0));
+            assert_eq!(
+                (count(&opt, "Gelu"), count(&opt, "Erf"), count(&opt, "Mul")),
+                (1, 0, 0)
+            );
             assert_eq!(opt.graph.nodes.len(), 2);
             // Only x's producer and the fused node are left; the graph output keeps its name.
             let gelu = &opt.graph.nodes[1];
             assert_eq!(gelu.name, "/act/Gelu");
             assert_eq!(opt.graph.name_of(gelu.outputs[0].unwrap()), "y");
-            assert!(opt.graph.initializers.is_empty(), "the formula's constants are dead");
+            assert!(
+                opt.graph.initializers.is_empty(),
+                "the formula's constants are dead"
+            );
         }
     }
 
@@ -315,7 +341,10 @@ mod tests {
         b.output(&y, "y", DType::F32, &[2, 8]);
         b.output(&z, "z", DType::F32, &[2, 8]);
         let (opt, counts) = optimize_and_compare(&model(b), vec![Box::new(FuseGelu)], 1e-5);
-        assert_eq!((counts[0].1, count(&opt, "Gelu"), count(&opt, "Erf")), (0, 0, 1));
+        assert_eq!(
+            (counts[0].1, count(&opt, "Gelu"), count(&opt, "Erf")),
+            (0, 0, 1)
+        );
     }
 
     #[test]

@@ -9,11 +9,14 @@
 //! absent ones become constant ones and zeros. Runs before `FuseElementwise`.
 
 use super::pattern::{
-    other_input, out0, scalar_number, scalar_operand, single_reader_op, static_shape, FusedNames, Uses,
+    other_input, out0, scalar_number, scalar_operand, single_reader_op, static_shape, FusedNames,
+    Uses,
 };
 use super::{Changed, Pass};
 use crate::error::Result;
-use crate::ir::{Dim, Graph, LayerNormalization, Node, NodeId, Op, Patch, ReduceKind, ValueId, ValueInfo};
+use crate::ir::{
+    Dim, Graph, LayerNormalization, Node, NodeId, Op, Patch, ReduceKind, ValueId, ValueInfo,
+};
 use crate::tensor::Tensor;
 use std::sync::Arc;
 
@@ -52,7 +55,9 @@ impl Pass for FuseLayerNorm {
                 continue;
             };
             // One value per normalized element when the last dim is known; else one broadcast value.
-            let width = static_shape(g, m.x).and_then(|s| s.last().copied()).unwrap_or(1);
+            let width = static_shape(g, m.x)
+                .and_then(|s| s.last().copied())
+                .unwrap_or(1);
             let mut param = |v: Option<ValueId>, fill: f32, what: &str| -> Result<ValueId> {
                 Ok(match v {
                     Some(v) if g.initializer(v).is_some_and(|t| t.rank() <= 1) => v,
@@ -187,7 +192,14 @@ fn recognize(g: &Graph, uses: &Uses, first: NodeId) -> Option<Match> {
 
 /// The optional `Mul(gamma)` / `Add(beta)` after the normalization: when `out`'s only reader is
 /// `op` with a fitting constant, absorbs it (moving `out` on) and returns the constant.
-fn affine(g: &Graph, uses: &Uses, x: ValueId, out: &mut ValueId, nodes: &mut Vec<NodeId>, op: &str) -> Option<ValueId> {
+fn affine(
+    g: &Graph,
+    uses: &Uses,
+    x: ValueId,
+    out: &mut ValueId,
+    nodes: &mut Vec<NodeId>,
+    op: &str,
+) -> Option<ValueId> {
     let r = single_reader_op(g, uses, *out, op)?;
     let c = other_input(&g.nodes[r.0], *out)?;
     let t = g.initializer(c)?;
@@ -235,7 +247,12 @@ mod tests {
             if f.axes_input {
                 let axes = b.unique("axes");
                 let axes = b.ints(&axes, &[-1]);
-                b.node("ReduceMean", "ln", &[v, &axes], vec![("keepdims", Attr::Int(1))])
+                b.node(
+                    "ReduceMean",
+                    "ln",
+                    &[v, &axes],
+                    vec![("keepdims", Attr::Int(1))],
+                )
             } else {
                 b.node(
                     "ReduceMean",
@@ -289,7 +306,11 @@ mod tests {
     }
 
     fn fused(m: &crate::ir::Model) -> crate::ir::Model {
-        let (opt, counts) = optimize_and_compare(m, vec![Box::new(FuseLayerNorm), Box::new(EliminateDead)], 1e-5);
+        let (opt, counts) = optimize_and_compare(
+            m,
+            vec![Box::new(FuseLayerNorm), Box::new(EliminateDead)],
+            1e-5,
+        );
         assert_eq!(counts[0], ("fuse_layer_norm", 1));
         assert_eq!(
             (
@@ -343,8 +364,14 @@ mod tests {
         let ln = &opt.graph.nodes[1];
         let scale = opt.graph.initializer(ln.input(1).unwrap()).unwrap();
         let bias = opt.graph.initializer(ln.input(2).unwrap()).unwrap();
-        assert_eq!((scale.shape(), bias.shape()), (&[16usize][..], &[16usize][..]));
-        assert_eq!((scale.to_f32_vec(), bias.to_f32_vec()), (vec![1.0; 16], vec![0.0; 16]));
+        assert_eq!(
+            (scale.shape(), bias.shape()),
+            (&[16usize][..], &[16usize][..])
+        );
+        assert_eq!(
+            (scale.to_f32_vec(), bias.to_f32_vec()),
+            (vec![1.0; 16], vec![0.0; 16])
+        );
     }
 
     #[test]
@@ -358,7 +385,10 @@ mod tests {
             },
             17,
         ));
-        let scale = opt.graph.initializer(opt.graph.nodes[1].input(1).unwrap()).unwrap();
+        let scale = opt
+            .graph
+            .initializer(opt.graph.nodes[1].input(1).unwrap())
+            .unwrap();
         assert_eq!(scale.shape(), &[16]);
     }
 
@@ -411,7 +441,14 @@ mod tests {
             },
             17,
         );
-        let (opt, _) = optimize_and_compare(&m, vec![Box::new(FuseLayerNorm), Box::new(EliminateDead)], 1e-5);
-        assert_eq!((count(&opt, "LayerNormalization"), count(&opt, "Mul")), (1, 1));
+        let (opt, _) = optimize_and_compare(
+            &m,
+            vec![Box::new(FuseLayerNorm), Box::new(EliminateDead)],
+            1e-5,
+        );
+        assert_eq!(
+            (count(&opt, "LayerNormalization"), count(&opt, "Mul")),
+            (1, 1)
+        );
     }
 }

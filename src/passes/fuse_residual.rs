@@ -22,18 +22,29 @@ impl Pass for FuseResidual {
             if !matches!(&add.op, Op::Binary(b) if b.kind == BinaryKind::Add) {
                 continue;
             }
-            let (Some(l), Some(r), Some(out)) = (add.input(0), add.input(1), out0(add)) else { continue };
+            let (Some(l), Some(r), Some(out)) = (add.input(0), add.input(1), out0(add)) else {
+                continue;
+            };
             let shape = static_shape(g, out);
-            if shape.is_none() || static_shape(g, l) != shape || static_shape(g, r) != shape || l == r {
+            if shape.is_none()
+                || static_shape(g, l) != shape
+                || static_shape(g, r) != shape
+                || l == r
+            {
                 continue;
             }
             // Host: the operand's producer that comes last, so the other operand is computed
             // before it and the fused node does not depend on itself.
             let pos = |v| uses.producer(v).map_or(-1, |n: NodeId| n.0 as isize);
             let (y, res) = if pos(l) >= pos(r) { (l, r) } else { (r, l) };
-            let Some(host_id) = uses.producer(y) else { continue };
+            let Some(host_id) = uses.producer(y) else {
+                continue;
+            };
             let host = &g.nodes[host_id.0];
-            if taken[host_id.0] || !accepts_residual(host) || uses.single_reader(g, y) != Some(NodeId(i)) {
+            if taken[host_id.0]
+                || !accepts_residual(host)
+                || uses.single_reader(g, y) != Some(NodeId(i))
+            {
                 continue;
             }
             if !g.value(y).dtype.is_some_and(|d| d.is_float()) {
@@ -82,7 +93,11 @@ mod tests {
         let y = b.relu("post", &y);
         b.output(&y, "out", DType::F32, &[1, 4, 6, 6]);
         let m = check::model(b);
-        let (opt, counts) = check::optimize_and_compare(&m, vec![Box::new(FuseResidual), Box::new(EliminateDead)], 1e-6);
+        let (opt, counts) = check::optimize_and_compare(
+            &m,
+            vec![Box::new(FuseResidual), Box::new(EliminateDead)],
+            1e-6,
+        );
         assert_eq!(counts[0].1, 1);
         assert_eq!(check::count(&opt, "Add"), 0);
     }
@@ -95,7 +110,8 @@ mod tests {
         let y = b.add("skip", &y, &x);
         b.output(&y, "out", DType::F32, &[3, 8]);
         let m = check::model(b);
-        let (opt, _) = check::optimize_and_compare(&m, vec![Box::new(FuseBias), Box::new(FuseResidual)], 1e-6);
+        let (opt, _) =
+            check::optimize_and_compare(&m, vec![Box::new(FuseBias), Box::new(FuseResidual)], 1e-6);
         assert_eq!(check::count(&opt, "Add"), 0);
         assert_eq!(check::count(&opt, "MatMul"), 1);
     }

@@ -48,7 +48,10 @@ pub struct PassManager {
 
 impl PassManager {
     pub fn new(passes: Vec<Box<dyn Pass>>) -> PassManager {
-        PassManager { passes, max_rounds: 16 }
+        PassManager {
+            passes,
+            max_rounds: 16,
+        }
     }
 
     /// The passes of an optimization level, in the order they run each round:
@@ -91,17 +94,24 @@ impl PassManager {
 
     /// Runs to a fixed point; returns how often each pass changed the graph.
     pub fn run(&self, g: &mut Graph) -> Result<Vec<(&'static str, usize)>> {
-        let mut counts: Vec<(&'static str, usize)> = self.passes.iter().map(|p| (p.name(), 0)).collect();
+        let mut counts: Vec<(&'static str, usize)> =
+            self.passes.iter().map(|p| (p.name(), 0)).collect();
         for _ in 0..self.max_rounds {
             let mut any = false;
             for (i, p) in self.passes.iter().enumerate() {
-                if p.run(g).map_err(|e| Error::Graph(format!("pass {}: {e}", p.name())))? {
+                if p.run(g)
+                    .map_err(|e| Error::Graph(format!("pass {}: {e}", p.name())))?
+                {
                     any = true;
                     counts[i].1 += 1;
                     verify(g).map_err(|e| Error::Graph(format!("after pass {}: {e}", p.name())))?;
                     // Folding and fusing can make more shapes known, which the next pass uses.
                     infer_shapes(g)?;
-                    tracing::debug!(pass = p.name(), nodes = g.nodes.len(), "pass changed the graph");
+                    tracing::debug!(
+                        pass = p.name(),
+                        nodes = g.nodes.len(),
+                        "pass changed the graph"
+                    );
                 }
             }
             if !any {

@@ -27,7 +27,11 @@ impl Uses {
         for o in &g.outputs {
             is_output[o.0] = true;
         }
-        Uses { producer: g.producers(), readers, is_output }
+        Uses {
+            producer: g.producers(),
+            readers,
+            is_output,
+        }
     }
 
     pub fn producer(&self, v: ValueId) -> Option<NodeId> {
@@ -58,7 +62,8 @@ impl Uses {
 /// The initializer behind `v`, if it is a constant (an initializer that is also a graph input is
 /// only a default the caller may override, so it is not).
 pub fn constant(g: &Graph, v: Option<ValueId>) -> Option<&Arc<Tensor>> {
-    v.filter(|v| !g.inputs.contains(v)).and_then(|v| g.initializer(v))
+    v.filter(|v| !g.inputs.contains(v))
+        .and_then(|v| g.initializer(v))
 }
 
 /// The value of a one-element float constant (any shape with one element).
@@ -93,11 +98,15 @@ pub fn scalar_number(g: &Graph, c: Option<ValueId>, x: ValueId) -> Option<f64> {
 pub fn scaled_by_constant(g: &Graph, n: &Node) -> Option<(ValueId, f32)> {
     let (a, b) = (n.input(0)?, n.input(1)?);
     match &n.op {
-        Op::Binary(Binary { kind: BinaryKind::Mul }) => match scalar_operand(g, Some(b), a) {
+        Op::Binary(Binary {
+            kind: BinaryKind::Mul,
+        }) => match scalar_operand(g, Some(b), a) {
             Some(c) => Some((a, c)),
             None => scalar_operand(g, Some(a), b).map(|c| (b, c)),
         },
-        Op::Binary(Binary { kind: BinaryKind::Div }) => scalar_operand(g, Some(b), a).map(|c| (a, 1.0 / c)),
+        Op::Binary(Binary {
+            kind: BinaryKind::Div,
+        }) => scalar_operand(g, Some(b), a).map(|c| (a, 1.0 / c)),
         _ => None,
     }
 }
@@ -119,7 +128,8 @@ pub fn other_input(n: &Node, v: ValueId) -> Option<ValueId> {
 
 /// The node reading `v`, when it is the only one (see [`Uses::single_reader`]) and is `op`.
 pub fn single_reader_op(g: &Graph, uses: &Uses, v: ValueId, op: &str) -> Option<NodeId> {
-    uses.single_reader(g, v).filter(|r| is_op(&g.nodes[r.0], op))
+    uses.single_reader(g, v)
+        .filter(|r| is_op(&g.nodes[r.0], op))
 }
 
 /// Names for fused nodes in the exporters' style: the scope of the last node they replace plus the
@@ -130,7 +140,9 @@ pub struct FusedNames {
 
 impl FusedNames {
     pub fn new(g: &Graph) -> FusedNames {
-        FusedNames { taken: g.nodes.iter().map(|n| n.name.clone()).collect() }
+        FusedNames {
+            taken: g.nodes.iter().map(|n| n.name.clone()).collect(),
+        }
     }
 
     /// A fresh name for an `op` node replacing a pattern whose last node is named `last`.
@@ -158,7 +170,13 @@ pub fn static_shape(g: &Graph, v: ValueId) -> Option<Vec<usize>> {
         .shape
         .as_ref()?
         .iter()
-        .map(|d| if let Dim::Fixed(n) = d { Some(*n) } else { None })
+        .map(|d| {
+            if let Dim::Fixed(n) = d {
+                Some(*n)
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
@@ -177,13 +195,22 @@ pub fn is_op(n: &Node, name: &str) -> bool {
 /// producer of `inp` is re-emitted writing `out` directly; that needs `inp` to be produced by a
 /// node, read by nothing else, and not a graph output itself. Returns false (and changes nothing)
 /// when neither is possible.
-pub fn bypass(g: &Graph, uses: &Uses, p: &mut Patch, node: NodeId, inp: ValueId, out: ValueId) -> bool {
+pub fn bypass(
+    g: &Graph,
+    uses: &Uses,
+    p: &mut Patch,
+    node: NodeId,
+    inp: ValueId,
+    out: ValueId,
+) -> bool {
     if !uses.is_graph_output(out) {
         p.remove_node(node);
         p.rewire(out, inp);
         return true;
     }
-    let Some(prod) = uses.producer(inp) else { return false };
+    let Some(prod) = uses.producer(inp) else {
+        return false;
+    };
     if uses.is_graph_output(inp) || uses.readers(inp) != [node] {
         return false;
     }

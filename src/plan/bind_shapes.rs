@@ -15,7 +15,9 @@ pub fn bind_fixed_shapes(model: &mut Model, profile: &Profile) -> Result<Vec<Str
     let mut symbols: BTreeMap<String, (usize, String)> = BTreeMap::new();
     let mut bound = vec![];
     for p in profile.inputs.iter().filter(|p| p.is_fixed()) {
-        let Some(&v) = g.inputs.iter().find(|&&v| g.value(v).name == p.name) else { continue };
+        let Some(&v) = g.inputs.iter().find(|&&v| g.value(v).name == p.name) else {
+            continue;
+        };
         if let Some(decl) = &g.value(v).shape {
             for (d, &n) in decl.iter().zip(&p.min) {
                 let Dim::Symbol(s) = d else { continue };
@@ -65,7 +67,10 @@ mod tests {
 
     /// `z = x + y` with x, y float32[N, 3] and z declared float32[N, 3].
     fn add(n_y: &str) -> Model {
-        let mut g = Graph { name: "g".into(), ..Default::default() };
+        let mut g = Graph {
+            name: "g".into(),
+            ..Default::default()
+        };
         let info = |name: &str, n: &str| ValueInfo {
             name: name.into(),
             dtype: Some(DType::F32),
@@ -78,37 +83,61 @@ mod tests {
         g.outputs = vec![z];
         g.nodes.push(Node {
             name: "add".into(),
-            op: Op::Binary(Binary { kind: BinaryKind::Add }),
+            op: Op::Binary(Binary {
+                kind: BinaryKind::Add,
+            }),
             inputs: vec![Some(x), Some(y)],
             outputs: vec![Some(z)],
         });
-        Model { graph: g, ..Default::default() }
+        Model {
+            graph: g,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn symbols_become_numbers_everywhere() {
         let mut m = add("N");
-        let p = Profile { inputs: vec![InputProfile::fixed("x", vec![4, 3])] };
+        let p = Profile {
+            inputs: vec![InputProfile::fixed("x", vec![4, 3])],
+        };
         assert_eq!(bind_fixed_shapes(&mut m, &p).unwrap(), ["x"]);
         for name in ["x", "y", "z"] {
             let v = m.graph.find_value(name).unwrap();
-            assert_eq!(m.graph.value(v).shape, Some(vec![Dim::Fixed(4), Dim::Fixed(3)]), "{name}");
+            assert_eq!(
+                m.graph.value(v).shape,
+                Some(vec![Dim::Fixed(4), Dim::Fixed(3)]),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn a_symbol_bound_twice_differently_is_an_error() {
         let mut m = add("N");
-        let p = Profile { inputs: vec![InputProfile::fixed("x", vec![4, 3]), InputProfile::fixed("y", vec![2, 3])] };
+        let p = Profile {
+            inputs: vec![
+                InputProfile::fixed("x", vec![4, 3]),
+                InputProfile::fixed("y", vec![2, 3]),
+            ],
+        };
         let e = bind_fixed_shapes(&mut m, &p).unwrap_err().to_string();
-        assert_eq!(e, "dimension 'N' is 2 in the shape of input 'y' (2x3) but 4 in that of input 'x'");
+        assert_eq!(
+            e,
+            "dimension 'N' is 2 in the shape of input 'y' (2x3) but 4 in that of input 'x'"
+        );
     }
 
     #[test]
     fn ranges_are_not_bound() {
         let mut m = add("M");
         let p = Profile {
-            inputs: vec![InputProfile { name: "y".into(), min: vec![1, 3], opt: vec![2, 3], max: vec![2, 3] }],
+            inputs: vec![InputProfile {
+                name: "y".into(),
+                min: vec![1, 3],
+                opt: vec![2, 3],
+                max: vec![2, 3],
+            }],
         };
         assert!(bind_fixed_shapes(&mut m, &p).unwrap().is_empty());
         assert_eq!(m, add("M"));

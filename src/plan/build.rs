@@ -5,9 +5,9 @@
 use super::bind_shapes::bind_fixed_shapes;
 use super::{BuildOptions, Fingerprint, Plan, Precision, Profile};
 use crate::backend::{self, CompileOptions};
+use crate::bench::inputs::{index_bounds, synthesize, ShapeOverrides};
 use crate::error::{Error, Result};
 use crate::ir::{Graph, Model};
-use crate::bench::inputs::{index_bounds, synthesize, ShapeOverrides};
 use crate::passes::PassManager;
 use crate::precision::accuracy::{measure, OutputError};
 use crate::precision::fp16::{self, Fp16Report};
@@ -73,7 +73,11 @@ fn fp16_accuracy(
 ) -> std::result::Result<Vec<OutputError>, String> {
     let g = &reference.graph;
     let infos: Vec<_> = g.inputs.iter().map(|&v| g.value(v).clone()).collect();
-    let shapes: ShapeOverrides = profile.inputs.iter().map(|p| (p.name.clone(), p.opt.clone())).collect();
+    let shapes: ShapeOverrides = profile
+        .inputs
+        .iter()
+        .map(|p| (p.name.clone(), p.opt.clone()))
+        .collect();
     let feed = synthesize(&infos, &shapes, &index_bounds(g), 0).map_err(|e| e.to_string())?;
     measure(reference, half, &feed, threads).map_err(|e| e.to_string())
 }
@@ -88,7 +92,10 @@ fn count_nodes(g: &Graph) -> usize {
 pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)> {
     let start = Instant::now();
     if req.opt_level > 3 {
-        return Err(Error::Input(format!("optimization level {} does not exist (0..=3)", req.opt_level)));
+        return Err(Error::Input(format!(
+            "optimization level {} does not exist (0..=3)",
+            req.opt_level
+        )));
     }
     // Building needs the backend here: its compile step is part of the build.
     let b = backend::by_name(&req.backend)?;
@@ -115,7 +122,10 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
         Precision::Fp16 => {
             let reference = model.clone();
             let report = fp16::convert(&mut model.graph)?;
-            Some((report, fp16_accuracy(&reference, &model, &req.profile, req.threads)))
+            Some((
+                report,
+                fp16_accuracy(&reference, &model, &req.profile, req.threads),
+            ))
         }
     };
     let nodes_after = count_nodes(&model.graph);
@@ -136,7 +146,11 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
             opt_level: req.opt_level,
             threads: req.threads,
         },
-        profiles: if req.profile.inputs.is_empty() { vec![] } else { vec![req.profile.clone()] },
+        profiles: if req.profile.inputs.is_empty() {
+            vec![]
+        } else {
+            vec![req.profile.clone()]
+        },
         payloads: BTreeMap::new(),
     };
     let report = BuildReport {
@@ -179,17 +193,43 @@ mod tests {
         let mut req = BuildRequest::new("m.onnx", "cpu");
         req.opt_level = 1;
         req.threads = Some(2);
-        req.profile = Profile { inputs: vec![InputProfile::fixed("x", vec![2, 3])] };
+        req.profile = Profile {
+            inputs: vec![InputProfile::fixed("x", vec![2, 3])],
+        };
         let (plan, report) = build(add_model(), &req).unwrap();
         assert_eq!(plan.fingerprint.backend, "cpu");
         assert_eq!(plan.fingerprint.rtforge, crate::VERSION);
-        assert_eq!(plan.build, BuildOptions { source: "m.onnx".into(), batch: None, opt_level: 1, threads: Some(2) });
+        assert_eq!(
+            plan.build,
+            BuildOptions {
+                source: "m.onnx".into(),
+                batch: None,
+                opt_level: 1,
+                threads: Some(2)
+            }
+        );
         assert_eq!(plan.profiles, vec![req.profile.clone()]);
         assert_eq!(report.bound_inputs, ["x"]);
         assert_eq!((report.nodes_before, report.nodes_after), (1, 1));
-        let e = build(add_model(), &BuildRequest { opt_level: 4, ..req.clone() }).unwrap_err().to_string();
+        let e = build(
+            add_model(),
+            &BuildRequest {
+                opt_level: 4,
+                ..req.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
         assert_eq!(e, "optimization level 4 does not exist (0..=3)");
-        let e = build(add_model(), &BuildRequest { backend: "tpu".into(), ..req }).unwrap_err().to_string();
+        let e = build(
+            add_model(),
+            &BuildRequest {
+                backend: "tpu".into(),
+                ..req
+            },
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.starts_with("unknown backend 'tpu'"), "{e}");
     }
 }

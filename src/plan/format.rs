@@ -37,7 +37,10 @@ pub fn checksum(bytes: &[u8]) -> u64 {
 pub fn is_plan_file(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 8];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && head == MAGIC
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == MAGIC
 }
 
 /// The JSON header: everything but the graph, readable with `head -c`.
@@ -93,12 +96,22 @@ impl<W: Write> Hashing<W> {
 pub fn write(plan: &Plan, out: impl Write) -> Result<u64> {
     let layout = weights::layout(&plan.model.graph);
     let mut graph = vec![];
-    ciborium::into_writer(&GraphSectionOut { model: &plan.model, weights: &layout.refs }, &mut graph)
-        .map_err(|e| Error::Other(format!("encoding the plan graph: {e}")))?;
+    ciborium::into_writer(
+        &GraphSectionOut {
+            model: &plan.model,
+            weights: &layout.refs,
+        },
+        &mut graph,
+    )
+    .map_err(|e| Error::Other(format!("encoding the plan graph: {e}")))?;
     let mut payload_refs = vec![];
     let mut payloads_len = 0u64;
     for (name, bytes) in &plan.payloads {
-        payload_refs.push(PayloadRef { name: name.clone(), offset: payloads_len, len: bytes.len() as u64 });
+        payload_refs.push(PayloadRef {
+            name: name.clone(),
+            offset: payloads_len,
+            len: bytes.len() as u64,
+        });
         payloads_len = align_up(payloads_len + bytes.len() as u64);
     }
     let header = Header {
@@ -107,7 +120,8 @@ pub fn write(plan: &Plan, out: impl Write) -> Result<u64> {
         profiles: plan.profiles.clone(),
         payloads: payload_refs,
     };
-    let header = serde_json::to_vec(&header).map_err(|e| Error::Other(format!("encoding the plan header: {e}")))?;
+    let header = serde_json::to_vec(&header)
+        .map_err(|e| Error::Other(format!("encoding the plan header: {e}")))?;
 
     let header_off = PREAMBLE_LEN;
     let graph_off = header_off + header.len() as u64;
@@ -136,7 +150,11 @@ pub fn write(plan: &Plan, out: impl Write) -> Result<u64> {
     debug_assert_eq!(pre.len() as u64, PREAMBLE_LEN);
 
     let io = |e: std::io::Error| Error::Other(format!("writing the plan: {e}"));
-    let mut w = Hashing { inner: out, hash: Xxh3::new(), written: 0 };
+    let mut w = Hashing {
+        inner: out,
+        hash: Xxh3::new(),
+        written: 0,
+    };
     w.put(&pre).map_err(io)?;
     w.put(&header).map_err(io)?;
     w.put(&graph).map_err(io)?;
@@ -170,7 +188,11 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 
 /// Parses and validates a whole plan held in `bytes`; `path` names it in errors.
 pub fn read(bytes: &[u8], path: &str) -> Result<Plan> {
-    let fail = |msg: String| Error::Plan { path: path.to_string(), msg, rebuild: generic_rebuild(path) };
+    let fail = |msg: String| Error::Plan {
+        path: path.to_string(),
+        msg,
+        rebuild: generic_rebuild(path),
+    };
     let len = bytes.len() as u64;
     // A short file that starts like a plan is a truncated plan; anything else is not a plan.
     let head = &bytes[..bytes.len().min(8)];
@@ -179,8 +201,14 @@ pub fn read(bytes: &[u8], path: &str) -> Result<Plan> {
     }
     if head != &MAGIC[..head.len()] {
         let onnx_like = bytes.first() == Some(&0x08);
-        let what = if onnx_like { " (it looks like an ONNX model; build a plan from it)" } else { "" };
-        return Err(fail(format!("not an rtforge plan: it does not start with the plan magic{what}")));
+        let what = if onnx_like {
+            " (it looks like an ONNX model; build a plan from it)"
+        } else {
+            ""
+        };
+        return Err(fail(format!(
+            "not an rtforge plan: it does not start with the plan magic{what}"
+        )));
     }
     if len >= 12 {
         let version = u32_at(bytes, 8);
@@ -192,7 +220,9 @@ pub fn read(bytes: &[u8], path: &str) -> Result<Plan> {
         }
     }
     if len < PREAMBLE_LEN + CHECKSUM_LEN {
-        return Err(fail(format!("truncated: {len} bytes, shorter than the plan preamble")));
+        return Err(fail(format!(
+            "truncated: {len} bytes, shorter than the plan preamble"
+        )));
     }
     let declared = u64_at(bytes, 16);
     if declared != len {
@@ -212,8 +242,12 @@ pub fn read(bytes: &[u8], path: &str) -> Result<Plan> {
     let section = |i: usize, what: &str| -> Result<&[u8]> {
         let (off, n) = (u64_at(bytes, 24 + 16 * i), u64_at(bytes, 32 + 16 * i));
         match off.checked_add(n) {
-            Some(end) if off >= PREAMBLE_LEN && end <= len - CHECKSUM_LEN => Ok(&bytes[off as usize..end as usize]),
-            _ => Err(fail(format!("the {what} section ({n} bytes at {off}) lies outside the file"))),
+            Some(end) if off >= PREAMBLE_LEN && end <= len - CHECKSUM_LEN => {
+                Ok(&bytes[off as usize..end as usize])
+            }
+            _ => Err(fail(format!(
+                "the {what} section ({n} bytes at {off}) lies outside the file"
+            ))),
         }
     };
     let header_bytes = section(0, "header")?;
@@ -223,8 +257,8 @@ pub fn read(bytes: &[u8], path: &str) -> Result<Plan> {
     if u64_at(bytes, 56) % ALIGN != 0 {
         return Err(fail("the weights section is not 64-byte aligned".into()));
     }
-    let header: Header =
-        serde_json::from_slice(header_bytes).map_err(|e| fail(format!("unreadable header: {e}")))?;
+    let header: Header = serde_json::from_slice(header_bytes)
+        .map_err(|e| fail(format!("unreadable header: {e}")))?;
     let mut plan = Plan {
         model: Model::default(),
         fingerprint: header.fingerprint,
@@ -233,21 +267,37 @@ pub fn read(bytes: &[u8], path: &str) -> Result<Plan> {
         payloads: BTreeMap::new(),
     };
     // From here on the header is known, so errors can print the exact rebuild command.
-    let fail = |msg: String| Error::Plan { path: path.to_string(), msg, rebuild: plan.rebuild_command(path) };
+    let fail = |msg: String| Error::Plan {
+        path: path.to_string(),
+        msg,
+        rebuild: plan.rebuild_command(path),
+    };
     let mut payloads = BTreeMap::new();
     for p in header.payloads {
-        let end = p.offset.checked_add(p.len).filter(|&e| e <= payload_bytes.len() as u64);
+        let end = p
+            .offset
+            .checked_add(p.len)
+            .filter(|&e| e <= payload_bytes.len() as u64);
         let Some(end) = end else {
             let (n, len, at) = (&p.name, p.len, p.offset);
-            return Err(fail(format!("payload '{n}' ({len} bytes at {at}) lies outside its section")));
+            return Err(fail(format!(
+                "payload '{n}' ({len} bytes at {at}) lies outside its section"
+            )));
         };
-        payloads.insert(p.name, payload_bytes[p.offset as usize..end as usize].to_vec());
+        payloads.insert(
+            p.name,
+            payload_bytes[p.offset as usize..end as usize].to_vec(),
+        );
     }
     let g: GraphSectionIn = ciborium::from_reader(graph_bytes).map_err(|e| {
-        fail(format!("unreadable graph section (written by rtforge {}): {e}", plan.fingerprint.rtforge))
+        fail(format!(
+            "unreadable graph section (written by rtforge {}): {e}",
+            plan.fingerprint.rtforge
+        ))
     })?;
     let mut model = g.model;
-    weights::restore(&mut model.graph, &g.weights, weight_bytes).map_err(|m| fail(format!("weights: {m}")))?;
+    weights::restore(&mut model.graph, &g.weights, weight_bytes)
+        .map_err(|m| fail(format!("weights: {m}")))?;
     crate::ir::verify(&model.graph).map_err(|e| fail(format!("inconsistent graph: {e}")))?;
     model.source = path.to_string();
     plan.model = model;
@@ -277,7 +327,11 @@ mod tests {
         assert_eq!(u64_at(&bytes, 72) % 64, 0);
         assert_eq!(u64_at(&bytes, 24), 96);
         let header = &bytes[96..96 + u64_at(&bytes, 32) as usize];
-        assert!(header.starts_with(b"{\"fingerprint\":{\"rtforge\":"), "{}", String::from_utf8_lossy(header));
+        assert!(
+            header.starts_with(b"{\"fingerprint\":{\"rtforge\":"),
+            "{}",
+            String::from_utf8_lossy(header)
+        );
         let back = read(&bytes, "t.plan").unwrap();
         assert_eq!(back.model.graph, plan.model.graph);
         assert_eq!(back.payloads, plan.payloads);
@@ -292,7 +346,10 @@ mod tests {
         for cut in 0..bytes.len() {
             let e = read(&bytes[..cut], "t.plan").unwrap_err().to_string();
             assert!(e.starts_with("t.plan: "), "cut at {cut}: {e}");
-            assert!(e.contains("truncated") || (cut == 0 && e.contains("not an rtforge plan")), "cut at {cut}: {e}");
+            assert!(
+                e.contains("truncated") || (cut == 0 && e.contains("not an rtforge plan")),
+                "cut at {cut}: {e}"
+            );
         }
     }
 
@@ -303,7 +360,10 @@ mod tests {
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x10;
-            assert!(read(&b, "t.plan").is_err(), "flipping byte {i} went unnoticed");
+            assert!(
+                read(&b, "t.plan").is_err(),
+                "flipping byte {i} went unnoticed"
+            );
         }
     }
 }

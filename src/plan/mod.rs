@@ -138,7 +138,10 @@ impl Plan {
     /// Writes the plan to `path` (through a temporary file renamed into place, so a reader never
     /// sees half a plan); returns its size in bytes.
     pub fn save(&self, path: &Path) -> Result<u64> {
-        let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let tmp = path.with_file_name(format!(".{file_name}.tmp{}", std::process::id()));
         let written = (|| {
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
@@ -221,7 +224,10 @@ mod tests {
 
     fn sample() -> Plan {
         Plan {
-            model: Model { source: "engines/m.plan".into(), ..Default::default() },
+            model: Model {
+                source: "engines/m.plan".into(),
+                ..Default::default()
+            },
             fingerprint: Fingerprint {
                 rtforge: crate::VERSION.into(),
                 backend: "cpu".into(),
@@ -229,7 +235,12 @@ mod tests {
                 device_name: None,
                 compute_capability: None,
             },
-            build: BuildOptions { source: "zoo:resnet18".into(), batch: Some(4), opt_level: 2, threads: None },
+            build: BuildOptions {
+                source: "zoo:resnet18".into(),
+                batch: Some(4),
+                opt_level: 2,
+                threads: None,
+            },
             profiles: vec![],
             payloads: BTreeMap::new(),
         }
@@ -246,8 +257,14 @@ mod tests {
     #[test]
     fn another_backend_is_an_error_naming_both() {
         let e = sample().check_backend("cuda").unwrap_err().to_string();
-        assert!(e.starts_with("engines/m.plan: this plan was built for backend 'cpu', not 'cuda'"), "{e}");
-        assert!(e.contains("--save-engine engines/m.plan --backend cuda -O 2"), "{e}");
+        assert!(
+            e.starts_with("engines/m.plan: this plan was built for backend 'cpu', not 'cuda'"),
+            "{e}"
+        );
+        assert!(
+            e.contains("--save-engine engines/m.plan --backend cuda -O 2"),
+            "{e}"
+        );
         sample().check_backend("cpu").unwrap();
     }
 

@@ -26,7 +26,10 @@ pub struct Profile {
 
 /// `1x3x224x224` (an empty string for a scalar).
 pub fn format_dims(d: &[usize]) -> String {
-    d.iter().map(|x| x.to_string()).collect::<Vec<_>>().join("x")
+    d.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join("x")
 }
 
 /// Parses `NAME:1x3x224x224,NAME2:4` (trtexec's `--shapes` syntax). Names may contain `:`, the last
@@ -34,16 +37,19 @@ pub fn format_dims(d: &[usize]) -> String {
 pub fn parse_shape_list(flag: &str, s: &str) -> Result<Vec<(String, Vec<usize>)>> {
     let mut out: Vec<(String, Vec<usize>)> = vec![];
     for part in s.split(',').filter(|p| !p.is_empty()) {
-        let (name, dims) = part
-            .rsplit_once(':')
-            .ok_or_else(|| Error::Input(format!("{flag} '{part}': expected NAME:DIMS such as x:1x3x224x224")))?;
+        let (name, dims) = part.rsplit_once(':').ok_or_else(|| {
+            Error::Input(format!(
+                "{flag} '{part}': expected NAME:DIMS such as x:1x3x224x224"
+            ))
+        })?;
         let dims = if dims.is_empty() {
             vec![]
         } else {
             dims.split('x')
                 .map(|d| {
-                    d.parse::<usize>()
-                        .map_err(|_| Error::Input(format!("{flag} '{part}': '{d}' is not a dimension")))
+                    d.parse::<usize>().map_err(|_| {
+                        Error::Input(format!("{flag} '{part}': '{d}' is not a dimension"))
+                    })
                 })
                 .collect::<Result<Vec<_>>>()?
         };
@@ -58,7 +64,12 @@ pub fn parse_shape_list(flag: &str, s: &str) -> Result<Vec<(String, Vec<usize>)>
 impl InputProfile {
     /// One fixed shape: min = opt = max.
     pub fn fixed(name: &str, dims: Vec<usize>) -> InputProfile {
-        InputProfile { name: name.to_string(), min: dims.clone(), opt: dims.clone(), max: dims }
+        InputProfile {
+            name: name.to_string(),
+            min: dims.clone(),
+            opt: dims.clone(),
+            max: dims,
+        }
     }
 
     pub fn is_fixed(&self) -> bool {
@@ -105,7 +116,11 @@ impl InputProfile {
             if d >= lo && d <= hi {
                 continue;
             }
-            let allowed = if lo == hi { format!("only {lo}") } else { format!("{lo}..{hi}") };
+            let allowed = if lo == hi {
+                format!("only {lo}")
+            } else {
+                format!("{lo}..{hi}")
+            };
             let hint = if self.is_fixed() {
                 format!("--shapes {n}:{}", format_dims(shape))
             } else if d > hi {
@@ -135,7 +150,10 @@ impl Profile {
         let find = |list: &[(String, Vec<usize>)], name: &str| {
             list.iter().find(|(n, _)| n == name).map(|(_, d)| d.clone())
         };
-        let mut inputs: Vec<InputProfile> = shapes.iter().map(|(n, d)| InputProfile::fixed(n, d.clone())).collect();
+        let mut inputs: Vec<InputProfile> = shapes
+            .iter()
+            .map(|(n, d)| InputProfile::fixed(n, d.clone()))
+            .collect();
         let mut ranged: Vec<&str> = vec![];
         for (n, _) in min.iter().chain(opt).chain(max) {
             if !ranged.contains(&n.as_str()) {
@@ -158,7 +176,12 @@ impl Profile {
             };
             let (lo, hi) = (need(min, "--min-shapes")?, need(max, "--max-shapes")?);
             let mid = find(opt, name).unwrap_or_else(|| hi.clone());
-            inputs.push(InputProfile { name: name.to_string(), min: lo, opt: mid, max: hi });
+            inputs.push(InputProfile {
+                name: name.to_string(),
+                min: lo,
+                opt: mid,
+                max: hi,
+            });
         }
         for p in &inputs {
             p.check_order()?;
@@ -217,7 +240,10 @@ impl Profile {
     /// The build options that give this profile: ` --shapes x:1x3 --min-shapes ...`.
     pub fn to_flags(&self) -> String {
         let list = |f: &dyn Fn(&InputProfile) -> Option<&Vec<usize>>| {
-            let items = self.inputs.iter().filter_map(|p| f(p).map(|d| format!("{}:{}", p.name, format_dims(d))));
+            let items = self
+                .inputs
+                .iter()
+                .filter_map(|p| f(p).map(|d| format!("{}:{}", p.name, format_dims(d))));
             items.collect::<Vec<_>>()
         };
         let mut s = String::new();
@@ -246,7 +272,9 @@ pub fn check_profiles(profiles: &[Profile], inputs: &[(&str, &[usize])]) -> Resu
         }
         Ok(())
     };
-    let Some(first) = profiles.first() else { return Ok(()) };
+    let Some(first) = profiles.first() else {
+        return Ok(());
+    };
     if profiles[1..].iter().any(|p| fits(p).is_ok()) {
         return Ok(());
     }
@@ -265,31 +293,72 @@ mod tests {
     fn parses_trtexec_shape_lists() {
         assert_eq!(
             list("--shapes", "x:1x3x224x224,input:0:4,s:"),
-            vec![("x".into(), vec![1, 3, 224, 224]), ("input:0".into(), vec![4]), ("s".into(), vec![])]
+            vec![
+                ("x".into(), vec![1, 3, 224, 224]),
+                ("input:0".into(), vec![4]),
+                ("s".into(), vec![])
+            ]
         );
-        let e = parse_shape_list("--shapes", "x:1xAx2").unwrap_err().to_string();
+        let e = parse_shape_list("--shapes", "x:1xAx2")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "--shapes 'x:1xAx2': 'A' is not a dimension");
-        let e = parse_shape_list("--min-shapes", "x:1,x:2").unwrap_err().to_string();
+        let e = parse_shape_list("--min-shapes", "x:1,x:2")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "--min-shapes names input 'x' twice");
     }
 
     #[test]
     fn ranges_need_min_and_max_in_order() {
-        let p = Profile::from_flags(&list("s", "a:2"), &list("m", "x:1x3"), &[], &list("M", "x:8x3")).unwrap();
+        let p = Profile::from_flags(
+            &list("s", "a:2"),
+            &list("m", "x:1x3"),
+            &[],
+            &list("M", "x:8x3"),
+        )
+        .unwrap();
         assert_eq!(p.inputs[0], InputProfile::fixed("a", vec![2]));
-        assert_eq!(p.inputs[1], InputProfile { name: "x".into(), min: vec![1, 3], opt: vec![8, 3], max: vec![8, 3] });
-        assert_eq!(p.to_flags(), " --shapes a:2 --min-shapes x:1x3 --opt-shapes x:8x3 --max-shapes x:8x3");
-        let e = Profile::from_flags(&[], &[], &[], &list("M", "x:8")).unwrap_err().to_string();
+        assert_eq!(
+            p.inputs[1],
+            InputProfile {
+                name: "x".into(),
+                min: vec![1, 3],
+                opt: vec![8, 3],
+                max: vec![8, 3]
+            }
+        );
+        assert_eq!(
+            p.to_flags(),
+            " --shapes a:2 --min-shapes x:1x3 --opt-shapes x:8x3 --max-shapes x:8x3"
+        );
+        let e = Profile::from_flags(&[], &[], &[], &list("M", "x:8"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("input 'x' has no --min-shapes"), "{e}");
-        let e = Profile::from_flags(&[], &list("m", "x:4"), &list("o", "x:2"), &list("M", "x:8")).unwrap_err();
-        assert_eq!(e.to_string(), "input 'x' dim 0: needs min ≤ opt ≤ max, got min 4, opt 2, max 8");
-        let e = Profile::from_flags(&list("s", "x:4"), &list("m", "x:4"), &[], &list("M", "x:8")).unwrap_err();
-        assert!(e.to_string().contains("in --shapes and in --min/--opt/--max-shapes"), "{e}");
+        let e = Profile::from_flags(&[], &list("m", "x:4"), &list("o", "x:2"), &list("M", "x:8"))
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "input 'x' dim 0: needs min ≤ opt ≤ max, got min 4, opt 2, max 8"
+        );
+        let e = Profile::from_flags(&list("s", "x:4"), &list("m", "x:4"), &[], &list("M", "x:8"))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("in --shapes and in --min/--opt/--max-shapes"),
+            "{e}"
+        );
     }
 
     #[test]
     fn run_time_checks_say_how_to_rebuild() {
-        let ip = InputProfile { name: "x".into(), min: vec![1, 3], opt: vec![4, 3], max: vec![8, 3] };
+        let ip = InputProfile {
+            name: "x".into(),
+            min: vec![1, 3],
+            opt: vec![4, 3],
+            max: vec![8, 3],
+        };
         ip.check(&[8, 3]).unwrap();
         let e = ip.check(&[16, 3]).unwrap_err().to_string();
         assert_eq!(e, "input 'x' dim 0 is 16, the plan's profile allows 1..8; rebuild with --max-shapes x:16x3");
@@ -297,8 +366,16 @@ mod tests {
         assert_eq!(e, "input 'x' dim 1 is 2, the plan's profile allows only 3; rebuild with --min-shapes x:1x2");
         let fixed = InputProfile::fixed("x", vec![1, 3]);
         let e = fixed.check(&[2, 3]).unwrap_err().to_string();
-        assert_eq!(e, "input 'x' dim 0 is 2, the plan's profile allows only 1; rebuild with --shapes x:2x3");
-        let two = vec![Profile { inputs: vec![fixed] }, Profile { inputs: vec![ip] }];
+        assert_eq!(
+            e,
+            "input 'x' dim 0 is 2, the plan's profile allows only 1; rebuild with --shapes x:2x3"
+        );
+        let two = vec![
+            Profile {
+                inputs: vec![fixed],
+            },
+            Profile { inputs: vec![ip] },
+        ];
         check_profiles(&two, &[("x", &[5, 3])]).unwrap();
         assert!(check_profiles(&two, &[("x", &[9, 3])]).is_err());
         check_profiles(&[], &[("x", &[9, 3])]).unwrap();

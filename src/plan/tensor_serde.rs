@@ -29,7 +29,9 @@ impl<'de> Deserialize<'de> for Tensor {
         }
         let w = Wire::deserialize(d)?;
         let n = check_alloc(&w.shape, w.dtype).map_err(de::Error::custom)?;
-        let want = n.checked_mul(w.dtype.size()).ok_or_else(|| de::Error::custom("tensor byte size overflows"))?;
+        let want = n
+            .checked_mul(w.dtype.size())
+            .ok_or_else(|| de::Error::custom("tensor byte size overflows"))?;
         if w.data.0.len() != want {
             return Err(de::Error::custom(format!(
                 "tensor of {} {:?} needs {want} bytes, the data has {}",
@@ -82,11 +84,22 @@ mod tests {
 
     #[test]
     fn tensors_round_trip_exactly() {
-        let f = Tensor::from_vec(vec![2, 2], vec![1.5f32, f32::NAN, f32::NEG_INFINITY, -0.0]).unwrap();
+        let f =
+            Tensor::from_vec(vec![2, 2], vec![1.5f32, f32::NAN, f32::NEG_INFINITY, -0.0]).unwrap();
         let back = round_trip(&f);
         assert_eq!(back.shape(), [2, 2]);
-        let bits: Vec<u32> = back.as_slice::<f32>().unwrap().iter().map(|x| x.to_bits()).collect();
-        let want: Vec<u32> = f.as_slice::<f32>().unwrap().iter().map(|x| x.to_bits()).collect();
+        let bits: Vec<u32> = back
+            .as_slice::<f32>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
+        let want: Vec<u32> = f
+            .as_slice::<f32>()
+            .unwrap()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect();
         assert_eq!(bits, want);
         let b = Tensor::from_vec(vec![3], vec![true, false, true]).unwrap();
         assert_eq!(round_trip(&b), b);
@@ -103,8 +116,18 @@ mod tests {
             data: Bytes,
         }
         let mut buf = vec![];
-        ciborium::into_writer(&Wire { dtype: DType::F32, shape: vec![4], data: Bytes(vec![0; 12]) }, &mut buf).unwrap();
-        let e = ciborium::from_reader::<Tensor, _>(&buf[..]).unwrap_err().to_string();
+        ciborium::into_writer(
+            &Wire {
+                dtype: DType::F32,
+                shape: vec![4],
+                data: Bytes(vec![0; 12]),
+            },
+            &mut buf,
+        )
+        .unwrap();
+        let e = ciborium::from_reader::<Tensor, _>(&buf[..])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs 16 bytes, the data has 12"), "{e}");
     }
 }

@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 /// `y = x + w`, x and y float32[2, 3], w = 1..6.
 pub fn add_model() -> Model {
-    let mut g = Graph { name: "g".into(), ..Default::default() };
+    let mut g = Graph {
+        name: "g".into(),
+        ..Default::default()
+    };
     let info = |name: &str| ValueInfo {
         name: name.into(),
         dtype: Some(DType::F32),
@@ -23,11 +26,17 @@ pub fn add_model() -> Model {
     g.initializers.insert(w, Arc::new(weights));
     g.nodes.push(Node {
         name: "add".into(),
-        op: Op::Binary(Binary { kind: BinaryKind::Add }),
+        op: Op::Binary(Binary {
+            kind: BinaryKind::Add,
+        }),
         inputs: vec![Some(x), Some(w)],
         outputs: vec![Some(y)],
     });
-    Model { graph: g, source: "add.onnx".into(), ..Default::default() }
+    Model {
+        graph: g,
+        source: "add.onnx".into(),
+        ..Default::default()
+    }
 }
 
 /// An FP32 CPU plan of `model` with no profile.
@@ -41,7 +50,12 @@ pub fn plan_of(model: Model) -> Plan {
             device_name: None,
             compute_capability: None,
         },
-        build: BuildOptions { source: "add.onnx".into(), batch: None, opt_level: 3, threads: None },
+        build: BuildOptions {
+            source: "add.onnx".into(),
+            batch: None,
+            opt_level: 3,
+            threads: None,
+        },
         profiles: vec![],
         payloads: BTreeMap::new(),
     }

@@ -17,12 +17,19 @@ pub fn graphs(g: &Graph) -> Vec<&Graph> {
 }
 
 /// Calls `f(index, graph)` on every graph of `g` in plan order, mutably.
-pub fn for_each_graph_mut(g: &mut Graph, f: &mut dyn FnMut(usize, &mut Graph) -> Result<()>) -> Result<()> {
+pub fn for_each_graph_mut(
+    g: &mut Graph,
+    f: &mut dyn FnMut(usize, &mut Graph) -> Result<()>,
+) -> Result<()> {
     let mut next = 0;
     visit_mut(g, &mut next, f)
 }
 
-fn visit_mut(g: &mut Graph, next: &mut usize, f: &mut dyn FnMut(usize, &mut Graph) -> Result<()>) -> Result<()> {
+fn visit_mut(
+    g: &mut Graph,
+    next: &mut usize,
+    f: &mut dyn FnMut(usize, &mut Graph) -> Result<()>,
+) -> Result<()> {
     f(*next, g)?;
     *next += 1;
     for n in &mut g.nodes {
@@ -61,7 +68,10 @@ mod tests {
     use crate::ir::{If, Loop, Node};
 
     fn named(name: &str) -> Graph {
-        Graph { name: name.into(), ..Default::default() }
+        Graph {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -69,14 +79,19 @@ mod tests {
         let mut inner = named("then");
         inner.nodes.push(Node {
             name: "loop".into(),
-            op: Op::Loop(Loop { body: Box::new(named("body")) }),
+            op: Op::Loop(Loop {
+                body: Box::new(named("body")),
+            }),
             inputs: vec![],
             outputs: vec![],
         });
         let mut main = named("main");
         main.nodes.push(Node {
             name: "if".into(),
-            op: Op::If(If { then_branch: Box::new(inner), else_branch: Box::new(named("else")) }),
+            op: Op::If(If {
+                then_branch: Box::new(inner),
+                else_branch: Box::new(named("else")),
+            }),
             inputs: vec![],
             outputs: vec![],
         });
@@ -88,8 +103,10 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let want: Vec<(usize, String)> =
-            [(0, "main"), (1, "then"), (2, "body"), (3, "else")].iter().map(|(i, n)| (*i, n.to_string())).collect();
+        let want: Vec<(usize, String)> = [(0, "main"), (1, "then"), (2, "body"), (3, "else")]
+            .iter()
+            .map(|(i, n)| (*i, n.to_string()))
+            .collect();
         assert_eq!(seen, want);
     }
 }

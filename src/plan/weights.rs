@@ -48,12 +48,23 @@ pub fn layout(g: &Graph) -> Layout<'_> {
     for (gi, graph) in walk::graphs(g).into_iter().enumerate() {
         for (v, t) in &graph.initializers {
             let len = t.size_bytes() as u64;
-            refs.push(WeightRef { graph: gi, value: *v, dtype: t.dtype(), shape: t.shape().to_vec(), offset, len });
+            refs.push(WeightRef {
+                graph: gi,
+                value: *v,
+                dtype: t.dtype(),
+                shape: t.shape().to_vec(),
+                offset,
+                len,
+            });
             tensors.push(&**t);
             offset = align_up(offset + len);
         }
     }
-    Layout { refs, tensors, size: offset }
+    Layout {
+        refs,
+        tensors,
+        size: offset,
+    }
 }
 
 /// Puts the blobs of `section` back into `g` as initializers. Every ref is checked against the
@@ -67,9 +78,15 @@ pub fn restore(g: &mut Graph, refs: &[WeightRef], section: &[u8]) -> Result<(), 
             .and_then(|n| n.checked_mul(r.dtype.size()))
             .ok_or_else(|| format!("weight {:?} of {} overflows", r.shape, r.dtype))?;
         if bytes as u64 != r.len {
-            return Err(format!("weight {:?} of {} needs {bytes} bytes but its entry says {}", r.shape, r.dtype, r.len));
+            return Err(format!(
+                "weight {:?} of {} needs {bytes} bytes but its entry says {}",
+                r.shape, r.dtype, r.len
+            ));
         }
-        let end = r.offset.checked_add(r.len).filter(|&e| e <= section.len() as u64);
+        let end = r
+            .offset
+            .checked_add(r.len)
+            .filter(|&e| e <= section.len() as u64);
         if end.is_none() || r.offset % ALIGN != 0 {
             return Err(format!(
                 "weight at offset {} ({} bytes) lies outside the {}-byte weights section or is misaligned",
@@ -79,10 +96,16 @@ pub fn restore(g: &mut Graph, refs: &[WeightRef], section: &[u8]) -> Result<(), 
             ));
         }
         if r.graph >= n_graphs {
-            return Err(format!("weight entry names graph #{} of {n_graphs}", r.graph));
+            return Err(format!(
+                "weight entry names graph #{} of {n_graphs}",
+                r.graph
+            ));
         }
         if !seen.insert((r.graph, r.value)) {
-            return Err(format!("graph #{} value #{} has two weight entries", r.graph, r.value.0));
+            return Err(format!(
+                "graph #{} value #{} has two weight entries",
+                r.graph, r.value.0
+            ));
         }
         per_graph[r.graph].push(r);
     }
@@ -134,7 +157,10 @@ mod tests {
         let b = Tensor::from_vec(vec![2], vec![-5i64, 9]).unwrap();
         let g = graph_with(vec![a.clone(), b.clone()]);
         let l = layout(&g);
-        assert_eq!(l.refs.iter().map(|r| (r.offset, r.len)).collect::<Vec<_>>(), [(0, 12), (64, 16)]);
+        assert_eq!(
+            l.refs.iter().map(|r| (r.offset, r.len)).collect::<Vec<_>>(),
+            [(0, 12), (64, 16)]
+        );
         assert_eq!(l.size, 128);
         let mut section = vec![0u8; l.size as usize];
         for (r, t) in l.refs.iter().zip(&l.tensors) {

@@ -49,13 +49,25 @@ pub fn compare(name: &str, a: &Tensor, b: &Tensor) -> OutputError {
     for (x, y) in a.iter().zip(&b) {
         // A non-finite value where the reference has a finite one is an unbounded error (NaN
         // would otherwise vanish from the max and poison the sum silently).
-        let d = if y.is_finite() || !x.is_finite() { y - x } else { f64::INFINITY };
+        let d = if y.is_finite() || !x.is_finite() {
+            y - x
+        } else {
+            f64::INFINITY
+        };
         num += d * d;
         den += x * x;
         max_abs = max_abs.max(d.abs());
     }
-    let rel_l2 = if den > 0.0 { (num / den).sqrt() } else { num.sqrt() };
-    OutputError { name: name.to_string(), rel_l2, max_abs }
+    let rel_l2 = if den > 0.0 {
+        (num / den).sqrt()
+    } else {
+        num.sqrt()
+    };
+    OutputError {
+        name: name.to_string(),
+        rel_l2,
+        max_abs,
+    }
 }
 
 #[cfg(test)]

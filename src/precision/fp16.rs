@@ -28,10 +28,17 @@ pub struct Fp16Report {
 
 /// Rewrites `g` for FP16 and returns what changed.
 pub fn convert(g: &mut Graph) -> Result<Fp16Report> {
-    let mut r = Rewrite { g, p: Patch::new(g), twins: HashMap::new(), report: Fp16Report::default(), casts: 0 };
+    let mut r = Rewrite {
+        g,
+        p: Patch::new(g),
+        twins: HashMap::new(),
+        report: Fp16Report::default(),
+        casts: 0,
+    };
     for i in 0..r.g.nodes.len() {
         let n = &r.g.nodes[i];
-        let is_f32 = |v: &Option<ValueId>| v.is_some_and(|v| r.g.value(v).dtype == Some(DType::F32));
+        let is_f32 =
+            |v: &Option<ValueId>| v.is_some_and(|v| r.g.value(v).dtype == Some(DType::F32));
         if !n.inputs.iter().chain(&n.outputs).any(is_f32) {
             continue;
         }
@@ -63,7 +70,11 @@ pub fn convert(g: &mut Graph) -> Result<Fp16Report> {
     let (p, mut report) = (r.p, r.report);
     p.apply(g, "fp16")?;
     EliminateDead.run(g)?;
-    report.casts = g.nodes.iter().filter(|n| matches!(n.op, Op::Cast(_))).count();
+    report.casts = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.op, Op::Cast(_)))
+        .count();
     tracing::debug!(?report, "fp16 rewrite");
     Ok(report)
 }
@@ -98,7 +109,11 @@ impl Rewrite<'_> {
 
     fn new_half_value(&mut self, v: ValueId) -> ValueId {
         let info = self.g.value(v);
-        self.p.add_value(ValueInfo { name: format!("{}.fp16", info.name), dtype: Some(DType::F16), shape: info.shape.clone() })
+        self.p.add_value(ValueInfo {
+            name: format!("{}.fp16", info.name),
+            dtype: Some(DType::F16),
+            shape: info.shape.clone(),
+        })
     }
 
     fn cast(&mut self, from: ValueId, to: ValueId, dtype: DType) {

@@ -26,7 +26,14 @@ pub fn placement(op: &Op) -> Placement {
         | Op::Reduce(_)
         | Op::CumSum(_)
         | Op::Rnn(_) => Float,
-        Op::Unary(u) if matches!(u.kind, UnaryKind::Exp | UnaryKind::Log | UnaryKind::Softplus) => Float,
+        Op::Unary(u)
+            if matches!(
+                u.kind,
+                UnaryKind::Exp | UnaryKind::Log | UnaryKind::Softplus
+            ) =>
+        {
+            Float
+        }
         Op::Binary(b) if matches!(b.kind, BinaryKind::Pow) => Float,
         // Output dtype set by an attribute or by another input, not by the data input.
         Op::Cast(_)
@@ -51,7 +58,19 @@ mod tests {
     #[test]
     fn products_run_half_and_statistics_stay_float() {
         assert_eq!(placement(&Op::MatMul(MatMul::default())), Placement::Half);
-        assert_eq!(placement(&Op::LayerNormalization(LayerNormalization { axis: -1, epsilon: 1e-5 })), Placement::Float);
-        assert_eq!(placement(&Op::Softmax(Softmax { axis: -1, coerce_2d: false })), Placement::Float);
+        assert_eq!(
+            placement(&Op::LayerNormalization(LayerNormalization {
+                axis: -1,
+                epsilon: 1e-5
+            })),
+            Placement::Float
+        );
+        assert_eq!(
+            placement(&Op::Softmax(Softmax {
+                axis: -1,
+                coerce_2d: false
+            })),
+            Placement::Float
+        );
     }
 }

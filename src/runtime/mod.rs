@@ -44,11 +44,16 @@ impl Session {
             let path = &plan.model.source;
             return Err(Error::Plan {
                 path: path.clone(),
-                msg: format!("this plan is {}, which backend '{backend}' cannot run in this build", plan.precision()),
+                msg: format!(
+                    "this plan is {}, which backend '{backend}' cannot run in this build",
+                    plan.precision()
+                ),
                 rebuild: plan.rebuild_command(path).replace(" --fp16", ""),
             });
         }
-        let opts = CompileOptions { threads: opts.threads.or(plan.build.threads) };
+        let opts = CompileOptions {
+            threads: opts.threads.or(plan.build.threads),
+        };
         let mut s = Session::new(&plan.model, backend, &opts)?;
         s.profiles = plan.profiles.clone();
         Ok(s)
@@ -81,7 +86,12 @@ impl Session {
     pub fn run(&mut self, inputs: &HashMap<String, Tensor>) -> Result<Vec<(String, Tensor)>> {
         let ordered = self.bind(inputs)?;
         let outs = self.engine.run(ordered)?;
-        Ok(self.outputs.iter().map(|v| v.name.clone()).zip(outs).collect())
+        Ok(self
+            .outputs
+            .iter()
+            .map(|v| v.name.clone())
+            .zip(outs)
+            .collect())
     }
 
     /// Orders and checks inputs. Missing inputs are one error listing everything the model needs.
@@ -94,16 +104,27 @@ impl Session {
                 )));
             }
         }
-        let missing: Vec<&ValueInfo> = self.inputs.iter().filter(|v| !inputs.contains_key(&v.name)).collect();
+        let missing: Vec<&ValueInfo> = self
+            .inputs
+            .iter()
+            .filter(|v| !inputs.contains_key(&v.name))
+            .collect();
         if !missing.is_empty() {
             return Err(Error::Input(format!(
                 "missing input(s) {}; the model needs: {}",
-                missing.iter().map(|v| format!("'{}'", v.name)).collect::<Vec<_>>().join(", "),
+                missing
+                    .iter()
+                    .map(|v| format!("'{}'", v.name))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 describe_inputs(&self.inputs)
             )));
         }
-        let shapes: Vec<(&str, &[usize])> =
-            self.inputs.iter().map(|v| (v.name.as_str(), inputs[&v.name].shape())).collect();
+        let shapes: Vec<(&str, &[usize])> = self
+            .inputs
+            .iter()
+            .map(|v| (v.name.as_str(), inputs[&v.name].shape()))
+            .collect();
         check_profiles(&self.profiles, &shapes)?;
         let mut symbols: HashMap<&str, (usize, &str)> = HashMap::new();
         let mut out = Vec::with_capacity(self.inputs.len());
@@ -118,17 +139,33 @@ impl Session {
 
 /// `'x' float32[batch, 3]; 'y' int64[2]`.
 pub fn describe_inputs(inputs: &[ValueInfo]) -> String {
-    inputs.iter().map(|v| format!("'{}' {}", v.name, v.describe())).collect::<Vec<_>>().join("; ")
+    inputs
+        .iter()
+        .map(|v| format!("'{}' {}", v.name, v.describe()))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
-fn check_input<'a>(info: &'a ValueInfo, t: &Tensor, symbols: &mut HashMap<&'a str, (usize, &'a str)>) -> Result<()> {
+fn check_input<'a>(
+    info: &'a ValueInfo,
+    t: &Tensor,
+    symbols: &mut HashMap<&'a str, (usize, &'a str)>,
+) -> Result<()> {
     if let Some(dt) = info.dtype {
         if dt != t.dtype() {
-            return Err(Error::tensor(&info.name, format!("expected dtype {dt}, got {}", t.dtype())));
+            return Err(Error::tensor(
+                &info.name,
+                format!("expected dtype {dt}, got {}", t.dtype()),
+            ));
         }
     }
     if let Some(shape) = &info.shape {
-        let wrong = || Error::tensor(&info.name, format!("expected shape {}, got {:?}", info.describe(), t.shape()));
+        let wrong = || {
+            Error::tensor(
+                &info.name,
+                format!("expected shape {}, got {:?}", info.describe(), t.shape()),
+            )
+        };
         if shape.len() != t.rank() {
             return Err(wrong());
         }
@@ -140,7 +177,9 @@ fn check_input<'a>(info: &'a ValueInfo, t: &Tensor, symbols: &mut HashMap<&'a st
                         if bound != actual {
                             return Err(Error::tensor(
                                 &info.name,
-                                format!("dimension '{s}' is {actual} here but {bound} in input '{by}'"),
+                                format!(
+                                    "dimension '{s}' is {actual} here but {bound} in input '{by}'"
+                                ),
                             ));
                         }
                     } else {

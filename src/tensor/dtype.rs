@@ -89,7 +89,9 @@ impl DType {
     /// The name ONNX uses for a `TensorProto.DataType` code, for error messages.
     pub fn onnx_name(code: i32) -> &'static str {
         use crate::onnx::proto::tensor_proto::DataType;
-        DataType::try_from(code).map(|d| d.as_str_name()).unwrap_or("UNKNOWN")
+        DataType::try_from(code)
+            .map(|d| d.as_str_name())
+            .unwrap_or("UNKNOWN")
     }
 
     /// The lowercase name used in CLI output (numpy's spelling).

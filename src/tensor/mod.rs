@@ -159,13 +159,19 @@ impl Tensor {
 
     /// A rank-0 tensor holding `v`.
     pub fn scalar<T: Element>(v: T) -> Tensor {
-        Tensor { shape: vec![], data: T::wrap(vec![v]) }
+        Tensor {
+            shape: vec![],
+            data: T::wrap(vec![v]),
+        }
     }
 
     /// A zero-filled tensor; checks the size against available memory first.
     pub fn zeros(dtype: DType, shape: Vec<usize>) -> Result<Tensor> {
         let n = check_alloc(&shape, dtype)?;
-        Ok(Tensor { shape, data: TensorData::zeros(dtype, n) })
+        Ok(Tensor {
+            shape,
+            data: TensorData::zeros(dtype, n),
+        })
     }
 
     pub fn shape(&self) -> &[usize] {
@@ -213,7 +219,11 @@ impl Tensor {
     /// The elements as a typed slice; an error if the dtype is not `T`.
     pub fn as_slice<T: Element>(&self) -> Result<&[T]> {
         T::slice(&self.data).ok_or_else(|| {
-            Error::DType(format!("expected a {} tensor, got {}", T::DTYPE, self.dtype()))
+            Error::DType(format!(
+                "expected a {} tensor, got {}",
+                T::DTYPE,
+                self.dtype()
+            ))
         })
     }
 
@@ -244,7 +254,10 @@ impl Tensor {
             DType::U64 => TensorData::U64(self.to_vec::<u64>()),
             DType::Bool => TensorData::Bool(self.to_vec::<bool>()),
         };
-        Tensor { shape: self.shape.clone(), data }
+        Tensor {
+            shape: self.shape.clone(),
+            data,
+        }
     }
 
     /// The elements converted to `T` (see [`Tensor::cast`] for the rules).
@@ -290,8 +303,14 @@ mod tests {
     #[test]
     fn cast_follows_onnx_rules() {
         let t = Tensor::from_vec(vec![4], vec![-1.7f32, 0.0, 2.9, f32::NAN]).unwrap();
-        assert_eq!(t.cast(DType::I32).as_slice::<i32>().unwrap(), &[-1, 0, 2, 0]);
-        assert_eq!(t.cast(DType::Bool).as_slice::<bool>().unwrap(), &[true, false, true, true]);
+        assert_eq!(
+            t.cast(DType::I32).as_slice::<i32>().unwrap(),
+            &[-1, 0, 2, 0]
+        );
+        assert_eq!(
+            t.cast(DType::Bool).as_slice::<bool>().unwrap(),
+            &[true, false, true, true]
+        );
         let h = t.cast(DType::F16);
         assert_eq!(h.as_slice::<f16>().unwrap()[2], f16::from_f32(2.9));
     }
@@ -332,9 +351,11 @@ fn available_memory() -> usize {
 pub fn check_alloc(shape: &[usize], dtype: DType) -> Result<usize> {
     let n = checked_numel(shape)
         .ok_or_else(|| Error::Shape(format!("shape {shape:?} overflows the element count")))?;
-    let bytes = n
-        .checked_mul(dtype.size())
-        .ok_or_else(|| Error::Shape(format!("shape {shape:?} of {dtype} overflows the byte count")))?;
+    let bytes = n.checked_mul(dtype.size()).ok_or_else(|| {
+        Error::Shape(format!(
+            "shape {shape:?} of {dtype} overflows the byte count"
+        ))
+    })?;
     if bytes > available_memory() {
         return Err(Error::Shape(format!(
             "shape {shape:?} of {dtype} needs {bytes} bytes, more than the {} bytes of memory available",

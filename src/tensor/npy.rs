@@ -53,10 +53,18 @@ pub fn to_npy_bytes(t: &Tensor) -> Vec<u8> {
     let shape = match t.shape() {
         [] => "()".to_string(),
         [d] => format!("({d},)"),
-        s => format!("({})", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", ")),
+        s => format!(
+            "({})",
+            s.iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
-    let mut header =
-        format!("{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}", descr(t.dtype()));
+    let mut header = format!(
+        "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
+        descr(t.dtype())
+    );
     // Pad so that the data starts on a 64-byte boundary, header ends with '\n'.
     let unpadded = MAGIC.len() + 2 + 2 + header.len() + 1;
     header.push_str(&" ".repeat((64 - unpadded % 64) % 64));
@@ -75,7 +83,8 @@ pub fn to_le_bytes(t: &Tensor) -> Vec<u8> {
     let mut out = Vec::with_capacity(t.size_bytes());
     macro_rules! put {
         ($v:expr) => {
-            $v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
+            $v.iter()
+                .for_each(|x| out.extend_from_slice(&x.to_le_bytes()))
         };
     }
     match t.data() {
@@ -104,7 +113,10 @@ pub fn write_npy(path: &Path, t: &Tensor) -> Result<()> {
 /// Reads a `.npy` file.
 pub fn read_npy(path: &Path) -> Result<Tensor> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    from_npy_bytes(&bytes).map_err(|e| Error::Npy { path: path.display().to_string(), msg: e })
+    from_npy_bytes(&bytes).map_err(|e| Error::Npy {
+        path: path.display().to_string(),
+        msg: e,
+    })
 }
 
 /// Parses `.npy` bytes; the error is a plain message the caller wraps with the file name.
@@ -119,21 +131,35 @@ pub fn from_npy_bytes(bytes: &[u8]) -> std::result::Result<Tensor, String> {
             if bytes.len() < 12 {
                 return Err("truncated header".into());
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => return Err(format!("unsupported .npy format version {v}")),
     };
-    let end = start.checked_add(hlen).filter(|&e| e <= bytes.len()).ok_or("truncated header")?;
+    let end = start
+        .checked_add(hlen)
+        .filter(|&e| e <= bytes.len())
+        .ok_or("truncated header")?;
     let header = std::str::from_utf8(&bytes[start..end]).map_err(|_| "header is not text")?;
     let descr = dict_value(header, "descr").ok_or("header has no 'descr'")?;
-    let quote = descr.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or("bad 'descr'")?;
+    let quote = descr
+        .chars()
+        .next()
+        .filter(|c| *c == '\'' || *c == '"')
+        .ok_or("bad 'descr'")?;
     let descr = descr[1..].split(quote).next().ok_or("bad 'descr'")?;
     let fortran = dict_value(header, "fortran_order").ok_or("header has no 'fortran_order'")?;
     if fortran.starts_with("True") {
-        return Err("Fortran-order arrays are not supported; save with np.ascontiguousarray".into());
+        return Err(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
+        );
     }
     let dtype = dtype_of_descr(descr).ok_or_else(|| {
-        format!("unsupported dtype '{descr}' (big-endian, string and object arrays are not supported)")
+        format!(
+            "unsupported dtype '{descr}' (big-endian, string and object arrays are not supported)"
+        )
     })?;
     let shape = parse_shape(header)?;
     let n = checked_numel(&shape).ok_or("shape overflows")?;
@@ -153,7 +179,9 @@ pub fn from_npy_bytes(bytes: &[u8]) -> std::result::Result<Tensor, String> {
 pub fn decode_le(dtype: DType, b: &[u8]) -> TensorData {
     macro_rules! chunks {
         ($t:ty, $n:expr) => {
-            b.chunks_exact($n).map(|c| <$t>::from_le_bytes(c.try_into().unwrap())).collect()
+            b.chunks_exact($n)
+                .map(|c| <$t>::from_le_bytes(c.try_into().unwrap()))
+                .collect()
         };
     }
     match dtype {
@@ -189,7 +217,11 @@ fn parse_shape(header: &str) -> std::result::Result<Vec<usize>, String> {
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.trim_end_matches('L').parse::<usize>().map_err(|_| format!("bad dim '{s}'")))
+        .map(|s| {
+            s.trim_end_matches('L')
+                .parse::<usize>()
+                .map_err(|_| format!("bad dim '{s}'"))
+        })
         .collect()
 }
 

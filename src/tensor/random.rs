@@ -38,11 +38,20 @@ pub fn random_tensor(dtype: DType, shape: &[usize], seed: u64) -> Result<Tensor>
     let n = check_alloc(shape, dtype)?;
     let mut rng = SplitMix64::new(seed);
     let t = if dtype.is_float() {
-        Tensor::from_vec(shape.to_vec(), (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect())?
+        Tensor::from_vec(
+            shape.to_vec(),
+            (0..n).map(|_| rng.uniform(-1.0, 1.0)).collect(),
+        )?
     } else if dtype == DType::Bool {
-        Tensor::from_vec(shape.to_vec(), (0..n).map(|_| rng.next_u64() & 1 == 1).collect())?
+        Tensor::from_vec(
+            shape.to_vec(),
+            (0..n).map(|_| rng.next_u64() & 1 == 1).collect(),
+        )?
     } else {
-        Tensor::from_vec(shape.to_vec(), (0..n).map(|_| (rng.next_u64() % 10) as i64).collect())?
+        Tensor::from_vec(
+            shape.to_vec(),
+            (0..n).map(|_| (rng.next_u64() % 10) as i64).collect(),
+        )?
     };
     Ok(t.cast(dtype))
 }

@@ -37,7 +37,9 @@ thread_local! {
 pub fn scoped<R>(pool: BufferPool, f: impl FnOnce() -> R) -> (R, BufferPool) {
     let outer = CURRENT.with(|c| c.borrow_mut().replace(pool));
     let r = f();
-    let pool = CURRENT.with(|c| std::mem::replace(&mut *c.borrow_mut(), outer)).unwrap_or_default();
+    let pool = CURRENT
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), outer))
+        .unwrap_or_default();
     (r, pool)
 }
 

@@ -27,7 +27,11 @@ impl Meter {
 
 /// Runs `g` on `inputs` (in `g.inputs` order) and `captures` (in `g.captures` order); returns the
 /// outputs in `g.outputs` order.
-pub fn run_graph(g: &Graph, inputs: &[Arc<Tensor>], captures: &[Arc<Tensor>]) -> Result<Vec<Arc<Tensor>>> {
+pub fn run_graph(
+    g: &Graph,
+    inputs: &[Arc<Tensor>],
+    captures: &[Arc<Tensor>],
+) -> Result<Vec<Arc<Tensor>>> {
     run_graph_metered(g, inputs, captures, &mut Meter::default())
 }
 
@@ -75,7 +79,11 @@ pub fn run_graph_metered(
             args.push(match v {
                 None => None,
                 Some(v) => Some(env[v.0].clone().ok_or_else(|| {
-                    Error::node(&node.name, node.op.name(), format!("input {i} '{}' has no value", g.name_of(*v)))
+                    Error::node(
+                        &node.name,
+                        node.op.name(),
+                        format!("input {i} '{}' has no value", g.name_of(*v)),
+                    )
                 })?),
             });
         }
@@ -114,7 +122,13 @@ pub fn run_graph_metered(
     g.outputs
         .iter()
         .map(|v| {
-            env[v.0].clone().ok_or_else(|| Error::Graph(format!("graph '{}': output '{}' has no value", g.name, g.name_of(*v))))
+            env[v.0].clone().ok_or_else(|| {
+                Error::Graph(format!(
+                    "graph '{}': output '{}' has no value",
+                    g.name,
+                    g.name_of(*v)
+                ))
+            })
         })
         .collect()
 }

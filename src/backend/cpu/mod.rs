@@ -8,12 +8,12 @@ pub mod ops;
 pub use exec::{run_graph, run_graph_metered, Meter};
 
 use super::{Backend, CompileOptions, Engine, Unavailable};
-use crate::plan::Precision;
 use crate::error::{Error, Result};
 use crate::ir::{Graph, Model};
+use crate::plan::Precision;
 use crate::tensor::Tensor;
-use std::sync::atomic::{AtomicU64, Ordering};
 use buffers::BufferPool;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 pub struct CpuBackend;
@@ -39,8 +39,17 @@ impl Backend for CpuBackend {
             .num_threads(threads)
             .thread_name(|i| format!("rtforge-cpu-{i}"))
             .build()
-            .map_err(|e| Error::Backend { backend: "cpu".into(), msg: format!("thread pool: {e}") })?;
-        Ok(Arc::new(CpuEngine { graph: model.graph.clone(), pool, threads, peak: AtomicU64::new(0), pools: Mutex::new(vec![]) }))
+            .map_err(|e| Error::Backend {
+                backend: "cpu".into(),
+                msg: format!("thread pool: {e}"),
+            })?;
+        Ok(Arc::new(CpuEngine {
+            graph: model.graph.clone(),
+            pool,
+            threads,
+            peak: AtomicU64::new(0),
+            pools: Mutex::new(vec![]),
+        }))
     }
 }
 
@@ -67,16 +76,27 @@ impl Engine for CpuEngine {
 
     fn run(&self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<Tensor>> {
         let mut meter = Meter::default();
-        let pool = self.pools.lock().map(|mut p| p.pop()).ok().flatten().unwrap_or_default();
+        let pool = self
+            .pools
+            .lock()
+            .map(|mut p| p.pop())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let (outs, pool) = self.pool.install(|| {
-            buffers::scoped(pool, || run_graph_metered(&self.graph, &inputs, &[], &mut meter))
+            buffers::scoped(pool, || {
+                run_graph_metered(&self.graph, &inputs, &[], &mut meter)
+            })
         });
         if let Ok(mut p) = self.pools.lock() {
             p.push(pool);
         }
         let outs = outs?;
         self.peak.fetch_max(meter.peak, Ordering::Relaxed);
-        Ok(outs.into_iter().map(|t| Arc::try_unwrap(t).unwrap_or_else(|t| (*t).clone())).collect())
+        Ok(outs
+            .into_iter()
+            .map(|t| Arc::try_unwrap(t).unwrap_or_else(|t| (*t).clone()))
+            .collect())
     }
 
     fn peak_memory_bytes(&self) -> Option<u64> {

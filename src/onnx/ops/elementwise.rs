@@ -14,19 +14,38 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
     let variadic = |kind| Ok(Some(Op::Variadic(Variadic { kind })));
     match c.op_type {
         "Relu" => unary(U::Relu),
-        "LeakyRelu" => unary(U::LeakyRelu { alpha: c.float("alpha", 0.01) }),
-        "Elu" => unary(U::Elu { alpha: c.float("alpha", 1.0) }),
-        "Selu" => unary(U::Selu { alpha: c.float("alpha", 1.673_263_2), gamma: c.float("gamma", 1.050_701) }),
-        "Celu" => unary(U::Celu { alpha: c.float("alpha", 1.0) }),
-        "ThresholdedRelu" => unary(U::ThresholdedRelu { alpha: c.float("alpha", 1.0) }),
+        "LeakyRelu" => unary(U::LeakyRelu {
+            alpha: c.float("alpha", 0.01),
+        }),
+        "Elu" => unary(U::Elu {
+            alpha: c.float("alpha", 1.0),
+        }),
+        "Selu" => unary(U::Selu {
+            alpha: c.float("alpha", 1.673_263_2),
+            gamma: c.float("gamma", 1.050_701),
+        }),
+        "Celu" => unary(U::Celu {
+            alpha: c.float("alpha", 1.0),
+        }),
+        "ThresholdedRelu" => unary(U::ThresholdedRelu {
+            alpha: c.float("alpha", 1.0),
+        }),
         "Sigmoid" => unary(U::Sigmoid),
-        "HardSigmoid" => unary(U::HardSigmoid { alpha: c.float("alpha", 0.2), beta: c.float("beta", 0.5) }),
+        "HardSigmoid" => unary(U::HardSigmoid {
+            alpha: c.float("alpha", 0.2),
+            beta: c.float("beta", 0.5),
+        }),
         "HardSwish" => unary(U::HardSwish),
         "Softplus" => unary(U::Softplus),
         "Softsign" => unary(U::Softsign),
         "Mish" => unary(U::Mish),
-        "Swish" => unary(U::Swish { alpha: c.float("alpha", 1.0) }),
-        "Shrink" => unary(U::Shrink { bias: c.float("bias", 0.0), lambd: c.float("lambd", 0.5) }),
+        "Swish" => unary(U::Swish {
+            alpha: c.float("alpha", 1.0),
+        }),
+        "Shrink" => unary(U::Shrink {
+            bias: c.float("bias", 0.0),
+            lambd: c.float("lambd", 0.5),
+        }),
         "Tanh" => unary(U::Tanh),
         "Erf" => unary(U::Erf),
         "Gelu" => unary(U::Gelu {
@@ -64,15 +83,17 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
             detect_positive: c.bool("detect_positive", true),
             detect_negative: c.bool("detect_negative", true),
         }),
-        "Add" | "Sub" | "Mul" | "Div" if c.opset < 7 && c.bool("broadcast", false) => {
-            Err(c.err("legacy (opset < 7) axis broadcasting is not supported; re-export with opset >= 7"))
-        }
+        "Add" | "Sub" | "Mul" | "Div" if c.opset < 7 && c.bool("broadcast", false) => Err(c.err(
+            "legacy (opset < 7) axis broadcasting is not supported; re-export with opset >= 7",
+        )),
         "Add" => binary(BinaryKind::Add),
         "Sub" => binary(BinaryKind::Sub),
         "Mul" => binary(BinaryKind::Mul),
         "Div" => binary(BinaryKind::Div),
         "Pow" => binary(BinaryKind::Pow),
-        "Mod" => binary(BinaryKind::Mod { fmod: c.bool("fmod", false) }),
+        "Mod" => binary(BinaryKind::Mod {
+            fmod: c.bool("fmod", false),
+        }),
         "Equal" => binary(BinaryKind::Equal),
         "Less" => binary(BinaryKind::Less),
         "LessOrEqual" => binary(BinaryKind::LessOrEqual),
@@ -85,7 +106,9 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
             left: match c.string("direction", "").as_str() {
                 "LEFT" => true,
                 "RIGHT" => false,
-                other => return Err(c.err(format!("direction must be LEFT or RIGHT, got '{other}'"))),
+                other => {
+                    return Err(c.err(format!("direction must be LEFT or RIGHT, got '{other}'")))
+                }
             },
         }),
         "BitwiseAnd" => binary(BinaryKind::BitwiseAnd),
@@ -96,26 +119,41 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
         "Sum" => variadic(VariadicKind::Sum),
         "Mean" => variadic(VariadicKind::Mean),
         "Clip" => Ok(Some(Op::Clip(if c.opset < 11 {
-            Clip { min: Some(c.float("min", f32::MIN)), max: Some(c.float("max", f32::MAX)) }
+            Clip {
+                min: Some(c.float("min", f32::MIN)),
+                max: Some(c.float("max", f32::MAX)),
+            }
         } else {
-            Clip { min: None, max: None }
+            Clip {
+                min: None,
+                max: None,
+            }
         }))),
         "Where" => Ok(Some(Op::Where)),
         "PRelu" => Ok(Some(Op::PRelu)),
         "Cast" => {
             let code = c.int("to", 0) as i32;
-            let to = DType::from_onnx(code)
-                .ok_or_else(|| c.err(format!("cast to {} is not supported", DType::onnx_name(code))))?;
+            let to = DType::from_onnx(code).ok_or_else(|| {
+                c.err(format!(
+                    "cast to {} is not supported",
+                    DType::onnx_name(code)
+                ))
+            })?;
             Ok(Some(Op::Cast(Cast { to })))
         }
         "CastLike" => Ok(Some(Op::CastLike)),
         "Identity" => Ok(Some(Op::Identity)),
         // At inference Dropout is the identity; a `training_mode` input that is true is rejected by
         // the kernel, since rtforge does not train.
-        "Dropout" => Ok(Some(Op::Dropout(Dropout { ratio: c.float("ratio", 0.5) }))),
+        "Dropout" => Ok(Some(Op::Dropout(Dropout {
+            ratio: c.float("ratio", 0.5),
+        }))),
         "Softmax" | "LogSoftmax" | "Hardmax" => {
             let legacy = c.opset < 13;
-            let s = Softmax { axis: c.int("axis", if legacy { 1 } else { -1 }), coerce_2d: legacy };
+            let s = Softmax {
+                axis: c.int("axis", if legacy { 1 } else { -1 }),
+                coerce_2d: legacy,
+            };
             Ok(Some(match c.op_type {
                 "Softmax" => Op::Softmax(s),
                 "LogSoftmax" => Op::LogSoftmax(s),

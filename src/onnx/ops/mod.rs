@@ -19,7 +19,14 @@ pub fn convert(ctx: &NodeCtx) -> Result<Option<Op>> {
     if !matches!(ctx.domain, "" | "ai.onnx") {
         return Ok(None);
     }
-    for family in [elementwise::convert, nn::convert, shape::convert, reduce::convert, recurrent::convert, quant::convert] {
+    for family in [
+        elementwise::convert,
+        nn::convert,
+        shape::convert,
+        reduce::convert,
+        recurrent::convert,
+        quant::convert,
+    ] {
         if let Some(op) = family(ctx)? {
             return Ok(Some(op));
         }

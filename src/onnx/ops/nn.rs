@@ -50,9 +50,15 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
         "MaxPool" => Op::Pool(pool_attrs(c, PoolKind::Max)?),
         "AveragePool" => Op::Pool(pool_attrs(c, PoolKind::Average)?),
         "LpPool" => Op::Pool(pool_attrs(c, PoolKind::Lp(c.int("p", 2)))?),
-        "GlobalMaxPool" => Op::GlobalPool(GlobalPool { kind: PoolKind::Max }),
-        "GlobalAveragePool" => Op::GlobalPool(GlobalPool { kind: PoolKind::Average }),
-        "GlobalLpPool" => Op::GlobalPool(GlobalPool { kind: PoolKind::Lp(c.int("p", 2)) }),
+        "GlobalMaxPool" => Op::GlobalPool(GlobalPool {
+            kind: PoolKind::Max,
+        }),
+        "GlobalAveragePool" => Op::GlobalPool(GlobalPool {
+            kind: PoolKind::Average,
+        }),
+        "GlobalLpPool" => Op::GlobalPool(GlobalPool {
+            kind: PoolKind::Lp(c.int("p", 2)),
+        }),
         "BatchNormalization" => {
             if c.bool("training_mode", false) || (c.opset < 7 && !c.bool("is_test", false)) {
                 if c.bool("training_mode", false) {
@@ -60,13 +66,17 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
                 }
             }
             if c.node.output.iter().skip(1).any(|o| !o.is_empty()) && c.opset >= 14 {
-                return Err(c.err("running mean/var outputs (training mode) are not supported at inference"));
+                return Err(c.err(
+                    "running mean/var outputs (training mode) are not supported at inference",
+                ));
             }
-            Op::BatchNormalization(BatchNormalization { epsilon: c.float("epsilon", 1e-5) })
+            Op::BatchNormalization(BatchNormalization {
+                epsilon: c.float("epsilon", 1e-5),
+            })
         }
-        "InstanceNormalization" => {
-            Op::InstanceNormalization(InstanceNormalization { epsilon: c.float("epsilon", 1e-5) })
-        }
+        "InstanceNormalization" => Op::InstanceNormalization(InstanceNormalization {
+            epsilon: c.float("epsilon", 1e-5),
+        }),
         "LayerNormalization" => Op::LayerNormalization(LayerNormalization {
             axis: c.int("axis", -1),
             epsilon: c.float("epsilon", 1e-5),
@@ -80,7 +90,10 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
         }),
         "MatMul" => Op::MatMul(MatMul::default()),
         "Einsum" => Op::Einsum(Einsum {
-            equation: c.string_opt("equation").ok_or_else(|| c.err("equation is required"))?.replace(' ', ""),
+            equation: c
+                .string_opt("equation")
+                .ok_or_else(|| c.err("equation is required"))?
+                .replace(' ', ""),
         }),
         _ => return Ok(None),
     }))

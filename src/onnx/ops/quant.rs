@@ -10,10 +10,12 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
     let q = |c: &NodeCtx| -> Result<Quantize> {
         let output_dtype = match c.int("output_dtype", 0) {
             0 => None,
-            code => Some(
-                DType::from_onnx(code as i32)
-                    .ok_or_else(|| c.err(format!("output_dtype {} is not supported", DType::onnx_name(code as i32))))?,
-            ),
+            code => Some(DType::from_onnx(code as i32).ok_or_else(|| {
+                c.err(format!(
+                    "output_dtype {} is not supported",
+                    DType::onnx_name(code as i32)
+                ))
+            })?),
         };
         Ok(Quantize {
             axis: c.int("axis", 1),

@@ -29,11 +29,18 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
                 axis: c.int("axis", -1),
                 largest: c.bool("largest", true),
                 sorted: c.bool("sorted", true),
-                k: if c.opset < 10 { Some(c.int_opt("k").ok_or_else(|| c.err("k is required"))?) } else { None },
+                k: if c.opset < 10 {
+                    Some(c.int_opt("k").ok_or_else(|| c.err("k is required"))?)
+                } else {
+                    None
+                },
             })))
         }
         "CumSum" => {
-            return Ok(Some(Op::CumSum(CumSum { exclusive: c.bool("exclusive", false), reverse: c.bool("reverse", false) })))
+            return Ok(Some(Op::CumSum(CumSum {
+                exclusive: c.bool("exclusive", false),
+                reverse: c.bool("reverse", false),
+            })))
         }
         _ => return Ok(None),
     };

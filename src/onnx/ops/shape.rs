@@ -27,7 +27,13 @@ fn resize(c: &NodeCtx, upsample: bool) -> Result<Resize> {
     };
     // Opset 10 Resize and Upsample use asymmetric coordinates, and nearest rounds down.
     let old = upsample || c.opset < 11;
-    let coord = match c.string("coordinate_transformation_mode", if old { "asymmetric" } else { "half_pixel" }).as_str() {
+    let coord = match c
+        .string(
+            "coordinate_transformation_mode",
+            if old { "asymmetric" } else { "half_pixel" },
+        )
+        .as_str()
+    {
         "half_pixel" => CoordTransform::HalfPixel,
         "half_pixel_symmetric" => CoordTransform::HalfPixelSymmetric,
         "pytorch_half_pixel" => CoordTransform::PytorchHalfPixel,
@@ -37,7 +43,13 @@ fn resize(c: &NodeCtx, upsample: bool) -> Result<Resize> {
         "tf_half_pixel_for_nn" => return Err(c.err("tf_half_pixel_for_nn is not supported")),
         other => return Err(c.err(format!("unknown coordinate_transformation_mode '{other}'"))),
     };
-    let nearest = match c.string("nearest_mode", if old { "floor" } else { "round_prefer_floor" }).as_str() {
+    let nearest = match c
+        .string(
+            "nearest_mode",
+            if old { "floor" } else { "round_prefer_floor" },
+        )
+        .as_str()
+    {
         "round_prefer_floor" => NearestMode::RoundPreferFloor,
         "round_prefer_ceil" => NearestMode::RoundPreferCeil,
         "floor" => NearestMode::Floor,
@@ -61,25 +73,40 @@ fn resize(c: &NodeCtx, upsample: bool) -> Result<Resize> {
         axes: c.ints_opt("axes"),
         keep_aspect,
         scales_input: if old { 1 } else { 2 },
-        scales_attr: if upsample { c.floats_opt("scales") } else { None },
+        scales_attr: if upsample {
+            c.floats_opt("scales")
+        } else {
+            None
+        },
     })
 }
 
 pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
-    let axes_attr = |c: &NodeCtx| Axes { axes: c.ints_opt("axes") };
+    let axes_attr = |c: &NodeCtx| Axes {
+        axes: c.ints_opt("axes"),
+    };
     Ok(Some(match c.op_type {
         "Reshape" => {
             if c.opset < 5 {
-                return Err(c.err("Reshape-1 (shape attribute) is not supported; re-export with opset >= 5"));
+                return Err(c.err(
+                    "Reshape-1 (shape attribute) is not supported; re-export with opset >= 5",
+                ));
             }
-            Op::Reshape(Reshape { allowzero: c.bool("allowzero", false) })
+            Op::Reshape(Reshape {
+                allowzero: c.bool("allowzero", false),
+            })
         }
-        "Flatten" => Op::Flatten(Flatten { axis: c.int("axis", 1) }),
+        "Flatten" => Op::Flatten(Flatten {
+            axis: c.int("axis", 1),
+        }),
         "Transpose" => Op::Transpose(Transpose {
             perm: match c.ints_opt("perm") {
                 Some(p) => Some(
                     p.iter()
-                        .map(|&v| usize::try_from(v).map_err(|_| c.err(format!("negative perm entry {v}"))))
+                        .map(|&v| {
+                            usize::try_from(v)
+                                .map_err(|_| c.err(format!("negative perm entry {v}")))
+                        })
                         .collect::<Result<_>>()?,
                 ),
                 None => None,
@@ -87,28 +114,52 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
         }),
         "Squeeze" => Op::Squeeze(axes_attr(c)),
         "Unsqueeze" => Op::Unsqueeze(axes_attr(c)),
-        "Concat" => Op::Concat(Concat { axis: c.int_opt("axis").ok_or_else(|| c.err("axis is required"))? }),
+        "Concat" => Op::Concat(Concat {
+            axis: c.int_opt("axis").ok_or_else(|| c.err("axis is required"))?,
+        }),
         "Split" => Op::Split(Split {
             axis: c.int("axis", 0),
             split: c.ints_opt("split"),
             num_outputs: c.int_opt("num_outputs").map(|n| n.max(0) as usize),
         }),
         "Slice" => Op::Slice(if c.opset < 10 {
-            Slice { starts: Some(c.ints("starts")), ends: Some(c.ints("ends")), axes: c.ints_opt("axes") }
+            Slice {
+                starts: Some(c.ints("starts")),
+                ends: Some(c.ints("ends")),
+                axes: c.ints_opt("axes"),
+            }
         } else {
-            Slice { starts: None, ends: None, axes: None }
+            Slice {
+                starts: None,
+                ends: None,
+                axes: None,
+            }
         }),
-        "Gather" => Op::Gather(Gather { axis: c.int("axis", 0) }),
-        "GatherElements" => Op::GatherElements(Gather { axis: c.int("axis", 0) }),
-        "GatherND" => Op::GatherND(GatherND { batch_dims: c.int("batch_dims", 0).max(0) as usize }),
-        "ScatterND" => Op::ScatterND(ScatterND { reduction: reduction(c)? }),
-        "ScatterElements" | "Scatter" => {
-            Op::ScatterElements(ScatterElements { axis: c.int("axis", 0), reduction: reduction(c)? })
-        }
+        "Gather" => Op::Gather(Gather {
+            axis: c.int("axis", 0),
+        }),
+        "GatherElements" => Op::GatherElements(Gather {
+            axis: c.int("axis", 0),
+        }),
+        "GatherND" => Op::GatherND(GatherND {
+            batch_dims: c.int("batch_dims", 0).max(0) as usize,
+        }),
+        "ScatterND" => Op::ScatterND(ScatterND {
+            reduction: reduction(c)?,
+        }),
+        "ScatterElements" | "Scatter" => Op::ScatterElements(ScatterElements {
+            axis: c.int("axis", 0),
+            reduction: reduction(c)?,
+        }),
         "Expand" => Op::Expand,
-        "Shape" => Op::Shape(ShapeOf { start: c.int("start", 0), end: c.int_opt("end") }),
+        "Shape" => Op::Shape(ShapeOf {
+            start: c.int("start", 0),
+            end: c.int_opt("end"),
+        }),
         "Size" => Op::Size,
-        "ConstantOfShape" => Op::ConstantOfShape(ConstantOfShape { value: c.tensor_opt("value")? }),
+        "ConstantOfShape" => Op::ConstantOfShape(ConstantOfShape {
+            value: c.tensor_opt("value")?,
+        }),
         "Range" => Op::Range,
         "Tile" => {
             if c.opset < 6 {
@@ -124,8 +175,20 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
                 "wrap" => PadMode::Wrap,
                 other => return Err(c.err(format!("unknown mode '{other}'"))),
             },
-            pads: if c.opset < 11 { Some(c.ints_opt("pads").or_else(|| c.ints_opt("paddings")).unwrap_or_default()) } else { None },
-            value: if c.opset < 11 { Some(c.float("value", 0.0)) } else { None },
+            pads: if c.opset < 11 {
+                Some(
+                    c.ints_opt("pads")
+                        .or_else(|| c.ints_opt("paddings"))
+                        .unwrap_or_default(),
+                )
+            } else {
+                None
+            },
+            value: if c.opset < 11 {
+                Some(c.float("value", 0.0))
+            } else {
+                None
+            },
         }),
         "Resize" => Op::Resize(resize(c, false)?),
         "Upsample" => Op::Resize(resize(c, true)?),
@@ -145,14 +208,20 @@ pub fn convert(c: &NodeCtx) -> Result<Option<Op>> {
                 other => return Err(c.err(format!("unknown mode '{other}'"))),
             },
         }),
-        "Trilu" => Op::Trilu(Trilu { upper: c.bool("upper", true) }),
-        "OneHot" => Op::OneHot(OneHot { axis: c.int("axis", -1) }),
+        "Trilu" => Op::Trilu(Trilu {
+            upper: c.bool("upper", true),
+        }),
+        "OneHot" => Op::OneHot(OneHot {
+            axis: c.int("axis", -1),
+        }),
         "EyeLike" => Op::EyeLike(EyeLike {
             dtype: match c.int_opt("dtype") {
-                Some(code) => Some(
-                    DType::from_onnx(code as i32)
-                        .ok_or_else(|| c.err(format!("dtype {} is not supported", DType::onnx_name(code as i32))))?,
-                ),
+                Some(code) => Some(DType::from_onnx(code as i32).ok_or_else(|| {
+                    c.err(format!(
+                        "dtype {} is not supported",
+                        DType::onnx_name(code as i32)
+                    ))
+                })?),
                 None => None,
             },
             k: c.int("k", 0),

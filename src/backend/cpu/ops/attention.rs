@@ -25,12 +25,19 @@ const ROW_BLOCK: usize = 64;
 /// Runs the fused attention on Q, Kᵀ, V and the optional mask (input 3, when `has_mask`).
 pub fn attention(p: &Attention, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (q, kt, v) = (input(inputs, 0)?, input(inputs, 1)?, input(inputs, 2)?);
-    let mask = if p.has_mask { Some(input(inputs, 3)?) } else { None };
+    let mask = if p.has_mask {
+        Some(input(inputs, 3)?)
+    } else {
+        None
+    };
     let dtype = q.dtype();
     if !matches!(dtype, DType::F32 | DType::F16 | DType::BF16) {
         return Err(float_only("Attention (f32, f16, bf16)", dtype));
     }
-    for (name, t) in [("K", kt), ("V", v)].into_iter().chain(mask.map(|m| ("mask", m))) {
+    for (name, t) in [("K", kt), ("V", v)]
+        .into_iter()
+        .chain(mask.map(|m| ("mask", m)))
+    {
         if t.dtype() != dtype {
             return Err(Error::DType(format!(
                 "Attention: Q is {dtype} but {name} is {}",
@@ -66,8 +73,9 @@ impl Geometry {
                 "Attention needs Q, Kᵀ, V of rank >= 2, got {q:?}, {kt:?}, {v:?}"
             )));
         }
-        let split =
-            |s: &[usize]| -> (Vec<usize>, usize, usize) { (s[..s.len() - 2].to_vec(), s[s.len() - 2], s[s.len() - 1]) };
+        let split = |s: &[usize]| -> (Vec<usize>, usize, usize) {
+            (s[..s.len() - 2].to_vec(), s[s.len() - 2], s[s.len() - 1])
+        };
         let ((qb, s, d), (kb, dk, skv), (vb, skv_v, dv)) = (split(q), split(kt), split(v));
         if d != dk || skv != skv_v {
             return Err(Error::Shape(format!(
@@ -90,7 +98,8 @@ impl Geometry {
             }
             None => None,
         };
-        let nb = checked_numel(&batch).ok_or_else(|| Error::Shape(format!("Attention batch {batch:?} overflows")))?;
+        let nb = checked_numel(&batch)
+            .ok_or_else(|| Error::Shape(format!("Attention batch {batch:?} overflows")))?;
         let strides = [&qb, &kb, &vb].map(|b| broadcast_strides(b, &batch));
         let sizes = [s * d, d * skv, skv * dv];
         let mut offsets = Vec::with_capacity(nb);
@@ -126,7 +135,14 @@ impl Geometry {
 }
 
 /// Every (batch, row block) task: scores, mask, softmax, · V into its own output rows.
-fn run(geo: &Geometry, q: &[f32], kt: &[f32], v: &[f32], mask: Option<&[f32]>, scale: f32) -> Result<Vec<f32>> {
+fn run(
+    geo: &Geometry,
+    q: &[f32],
+    kt: &[f32],
+    v: &[f32],
+    mask: Option<&[f32]>,
+    scale: f32,
+) -> Result<Vec<f32>> {
     let Geometry { s, d, skv, dv, .. } = *geo;
     let mut y = vec![0f32; geo.offsets.len() * s * dv];
     if y.is_empty() {
@@ -135,9 +151,10 @@ fn run(geo: &Geometry, q: &[f32], kt: &[f32], v: &[f32], mask: Option<&[f32]>, s
     y.par_chunks_mut(s * dv)
         .zip(&geo.offsets)
         .try_for_each(|(out_b, &[oq, ok, ov, om])| {
-            out_b.par_chunks_mut(ROW_BLOCK * dv).enumerate().try_for_each_init(
-                Vec::new,
-                |scores: &mut Vec<f32>, (blk, out)| {
+            out_b
+                .par_chunks_mut(ROW_BLOCK * dv)
+                .enumerate()
+                .try_for_each_init(Vec::new, |scores: &mut Vec<f32>, (blk, out)| {
                     let (r0, rows) = (blk * ROW_BLOCK, out.len() / dv);
                     scores.clear();
                     scores.resize(rows * skv, 0.0);
@@ -161,9 +178,13 @@ fn run(geo: &Geometry, q: &[f32], kt: &[f32], v: &[f32], mask: Option<&[f32]>, s
                             let (rs, cs) = geo.mask_rc;
                             let base = om + (r0 + i) * rs;
                             if cs == 1 {
-                                row.iter_mut().zip(&m[base..base + skv]).for_each(|(x, a)| *x += a);
+                                row.iter_mut()
+                                    .zip(&m[base..base + skv])
+                                    .for_each(|(x, a)| *x += a);
                             } else {
-                                row.iter_mut().enumerate().for_each(|(j, x)| *x += m[base + j * cs]);
+                                row.iter_mut()
+                                    .enumerate()
+                                    .for_each(|(j, x)| *x += m[base + j * cs]);
                             }
                         }
                         softmax_row(row);
@@ -183,8 +204,7 @@ fn run(geo: &Geometry, q: &[f32], kt: &[f32], v: &[f32], mask: Option<&[f32]>, s
                         cs: 1,
                     };
                     sgemm(pm, vm, out, dv, 1.0, false)
-                },
-            )
+                })
         })?;
     Ok(y)
 }
@@ -211,7 +231,11 @@ mod tests {
 
     /// The unfused graph: MatMul, Mul by the scale, Add the mask, Softmax, MatMul.
     fn reference(q: &Tensor, kt: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f32) -> Tensor {
-        let mm = |a: &Tensor, b: &Tensor| matmul(&MatMul::default(), &[Some(a), Some(b)]).unwrap().remove(0);
+        let mm = |a: &Tensor, b: &Tensor| {
+            matmul(&MatMul::default(), &[Some(a), Some(b)])
+                .unwrap()
+                .remove(0)
+        };
         let mut x = binary_op(BinaryKind::Mul, &mm(q, kt), &Tensor::scalar(scale)).unwrap();
         if let Some(m) = mask {
             x = binary_op(BinaryKind::Add, &x, m).unwrap();
@@ -238,7 +262,11 @@ mod tests {
     fn matches_unfused_with_broadcast_mask_and_row_blocks() {
         // 2 batches × 3 heads, 70 query rows (two row blocks, the second partial), 50 keys.
         let r = |shape: &[usize], seed| random_tensor(DType::F32, shape, seed).unwrap();
-        let (q, kt, v) = (r(&[2, 3, 70, 8], 1), r(&[2, 3, 8, 50], 2), r(&[2, 3, 50, 6], 3));
+        let (q, kt, v) = (
+            r(&[2, 3, 70, 8], 1),
+            r(&[2, 3, 8, 50], 2),
+            r(&[2, 3, 50, 6], 3),
+        );
         let mask = r(&[2, 1, 1, 50], 4);
         let p = Attention {
             scale: 0.35,
@@ -249,7 +277,11 @@ mod tests {
             .remove(0);
         let want = reference(&q, &kt, &v, Some(&mask), 0.35);
         assert_eq!(y.shape(), &[2, 3, 70, 6]);
-        assert!(rel_l2(&want, &y) < 1e-6, "relative L2 {}", rel_l2(&want, &y));
+        assert!(
+            rel_l2(&want, &y) < 1e-6,
+            "relative L2 {}",
+            rel_l2(&want, &y)
+        );
     }
 
     #[test]
@@ -262,14 +294,20 @@ mod tests {
             scale: 1.0,
             has_mask: false,
         };
-        let y = attention(&p, &[Some(&q), Some(&kt), Some(&v)]).unwrap().remove(0);
-        assert_eq!(y.as_slice::<f32>().unwrap(), &[4.0, -5.0, 4.0, -5.0, 4.0, -5.0]);
+        let y = attention(&p, &[Some(&q), Some(&kt), Some(&v)])
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            y.as_slice::<f32>().unwrap(),
+            &[4.0, -5.0, 4.0, -5.0, 4.0, -5.0]
+        );
     }
 
     #[test]
     fn mask_of_minus_infinity_hides_a_key_and_f16_is_widened() {
         // Scores [0, 0]; the mask removes key 1, so the output is V's row 0.
-        let h = |shape: Vec<usize>, v: Vec<f32>| Tensor::from_vec(shape, v).unwrap().cast(DType::F16);
+        let h =
+            |shape: Vec<usize>, v: Vec<f32>| Tensor::from_vec(shape, v).unwrap().cast(DType::F16);
         let q = h(vec![1, 1], vec![0.0]);
         let kt = h(vec![1, 2], vec![1.0, 1.0]);
         let v = h(vec![2, 2], vec![1.0, 2.0, 3.0, 4.0]);
@@ -303,4 +341,3 @@ mod tests {
         assert!(e.to_string().contains("does not broadcast"), "{e}");
     }
 }
-

@@ -23,7 +23,10 @@ pub fn chain(p: &ElementwiseChain, inputs: &[Option<&Tensor>]) -> Result<Vec<Ten
     let x = input(inputs, 0)?;
     for s in &p.steps {
         if let ChainStep::Unary(
-            k @ (UnaryKind::Not | UnaryKind::BitwiseNot | UnaryKind::IsNaN | UnaryKind::IsInf { .. }),
+            k @ (UnaryKind::Not
+            | UnaryKind::BitwiseNot
+            | UnaryKind::IsNaN
+            | UnaryKind::IsInf { .. }),
         ) = s
         {
             return Err(Error::Graph(format!(
@@ -62,13 +65,19 @@ fn run<T: Copy + Default + Send + Sync>(
         for s in steps {
             apply(*s, buf)?;
         }
-        o.iter_mut().zip(buf.iter()).for_each(|(o, &b)| *o = narrow(b));
+        o.iter_mut()
+            .zip(buf.iter())
+            .for_each(|(o, &b)| *o = narrow(b));
         Ok(())
     };
     if x.len() <= PAR_CHUNK {
-        out.chunks_mut(BLOCK).zip(x.chunks(BLOCK)).try_for_each(block)?;
+        out.chunks_mut(BLOCK)
+            .zip(x.chunks(BLOCK))
+            .try_for_each(block)?;
     } else {
-        out.par_chunks_mut(BLOCK).zip(x.par_chunks(BLOCK)).try_for_each(block)?;
+        out.par_chunks_mut(BLOCK)
+            .zip(x.par_chunks(BLOCK))
+            .try_for_each(block)?;
     }
     Ok(out)
 }
@@ -157,7 +166,9 @@ mod tests {
                             } else {
                                 VariadicKind::Min
                             };
-                            x = variadic(&Variadic { kind }, &[Some(a), Some(b)]).unwrap().remove(0);
+                            x = variadic(&Variadic { kind }, &[Some(a), Some(b)])
+                                .unwrap()
+                                .remove(0);
                             continue;
                         }
                     };

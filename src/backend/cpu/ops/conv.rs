@@ -8,13 +8,13 @@
 //! a direct kernel instead. ConvTranspose is the adjoint: `W_gᵀ · x_g` then col2im.
 
 use super::arith::Real as ArithReal;
-use crate::backend::cpu::buffers;
 use super::epilogue::{finish, residual_input};
 use super::gemm::MatRef;
 use super::im2col::{col2im, depthwise_plane, im2col};
 use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
 use super::window::{check_spatial_rank, per_dim, to3, Attrs, Window};
 use super::{input, opt_input};
+use crate::backend::cpu::buffers;
 use crate::error::{Error, Result};
 use crate::ir::*;
 use crate::tensor::{check_alloc, DType, Tensor};
@@ -180,17 +180,19 @@ fn conv_t<T: Real + ArithReal>(
     }
     if cg == 1 && groups > 1 {
         // Depthwise: each output plane reads one input plane.
-        y.par_chunks_mut(out_sp).enumerate().try_for_each(|(i, out)| {
-            let (ni, mi) = (i / m, i % m);
-            let ci = mi / mg;
-            depthwise_plane(
-                &xv[(ni * c + ci) * in_sp..][..in_sp],
-                &wv[mi * ksz..][..ksz],
-                win,
-                out,
-            );
-            finish(ep, out, res(i * out_sp, out_sp))
-        })?;
+        y.par_chunks_mut(out_sp)
+            .enumerate()
+            .try_for_each(|(i, out)| {
+                let (ni, mi) = (i / m, i % m);
+                let ci = mi / mg;
+                depthwise_plane(
+                    &xv[(ni * c + ci) * in_sp..][..in_sp],
+                    &wv[mi * ksz..][..ksz],
+                    win,
+                    out,
+                );
+                finish(ep, out, res(i * out_sp, out_sp))
+            })?;
         return Ok(y);
     }
     let pointwise =

@@ -34,7 +34,9 @@ pub fn add_residual<T: Real>(y: &mut [T], r: &[T]) {
     if y.len() <= PAR_CHUNK {
         run((y, r));
     } else {
-        y.par_chunks_mut(PAR_CHUNK).zip(r.par_chunks(PAR_CHUNK)).for_each(run);
+        y.par_chunks_mut(PAR_CHUNK)
+            .zip(r.par_chunks(PAR_CHUNK))
+            .for_each(run);
     }
 }
 
@@ -77,7 +79,10 @@ mod tests {
 
     #[test]
     fn residual_then_activation() {
-        let ep = Epilogue { residual: true, activation: Some(FusedActivation::Unary(UnaryKind::Relu)) };
+        let ep = Epilogue {
+            residual: true,
+            activation: Some(FusedActivation::Unary(UnaryKind::Relu)),
+        };
         let mut y = vec![1.0f32, -2.0, 3.0];
         finish(&ep, &mut y, Some(&[1.0, 1.0, -4.0])).unwrap();
         assert_eq!(y, [2.0, 0.0, 0.0]);
@@ -86,7 +91,14 @@ mod tests {
     #[test]
     fn clip_bounds_and_nan() {
         let mut y = vec![-7.0f32, 3.0, 9.0, f32::NAN];
-        activate(FusedActivation::Clip { min: Some(0.0), max: Some(6.0) }, &mut y).unwrap();
+        activate(
+            FusedActivation::Clip {
+                min: Some(0.0),
+                max: Some(6.0),
+            },
+            &mut y,
+        )
+        .unwrap();
         assert_eq!(&y[..3], &[0.0, 3.0, 6.0]);
         assert!(y[3].is_nan());
     }

@@ -17,9 +17,21 @@ impl<'a, T> MatRef<'a, T> {
     /// A row-major `rows × cols` matrix, optionally viewed transposed (then it is `cols × rows`).
     pub fn row_major(data: &'a [T], rows: usize, cols: usize, transposed: bool) -> MatRef<'a, T> {
         if transposed {
-            MatRef { data, rows: cols, cols: rows, rs: 1, cs: cols }
+            MatRef {
+                data,
+                rows: cols,
+                cols: rows,
+                rs: 1,
+                cs: cols,
+            }
         } else {
-            MatRef { data, rows, cols, rs: cols, cs: 1 }
+            MatRef {
+                data,
+                rows,
+                cols,
+                rs: cols,
+                cs: 1,
+            }
         }
     }
 
@@ -28,9 +40,11 @@ impl<'a, T> MatRef<'a, T> {
         if self.rows == 0 || self.cols == 0 {
             return true;
         }
-        let last = (self.rows - 1)
-            .checked_mul(self.rs)
-            .and_then(|r| (self.cols - 1).checked_mul(self.cs).and_then(|c| r.checked_add(c)));
+        let last = (self.rows - 1).checked_mul(self.rs).and_then(|r| {
+            (self.cols - 1)
+                .checked_mul(self.cs)
+                .and_then(|c| r.checked_add(c))
+        });
         last.is_some_and(|l| l < self.data.len())
     }
 }
@@ -47,12 +61,26 @@ fn parallelism(m: usize, n: usize, k: usize) -> gemm::Parallelism {
 }
 
 /// `C = alpha · A·B + (accumulate ? C : 0)`, with `C` row-major `m × n` (row stride `ldc`).
-pub fn sgemm(a: MatRef<f32>, b: MatRef<f32>, c: &mut [f32], ldc: usize, alpha: f32, accumulate: bool) -> Result<()> {
+pub fn sgemm(
+    a: MatRef<f32>,
+    b: MatRef<f32>,
+    c: &mut [f32],
+    ldc: usize,
+    alpha: f32,
+    accumulate: bool,
+) -> Result<()> {
     gemm_t(a, b, c, ldc, alpha, accumulate)
 }
 
 /// Double-precision variant of [`sgemm`].
-pub fn dgemm(a: MatRef<f64>, b: MatRef<f64>, c: &mut [f64], ldc: usize, alpha: f64, accumulate: bool) -> Result<()> {
+pub fn dgemm(
+    a: MatRef<f64>,
+    b: MatRef<f64>,
+    c: &mut [f64],
+    ldc: usize,
+    alpha: f64,
+    accumulate: bool,
+) -> Result<()> {
     gemm_t(a, b, c, ldc, alpha, accumulate)
 }
 
@@ -69,10 +97,20 @@ impl GemmScalar for f64 {
     const ZERO: f64 = 0.0;
 }
 
-fn gemm_t<T: GemmScalar>(a: MatRef<T>, b: MatRef<T>, c: &mut [T], ldc: usize, alpha: T, accumulate: bool) -> Result<()> {
+fn gemm_t<T: GemmScalar>(
+    a: MatRef<T>,
+    b: MatRef<T>,
+    c: &mut [T],
+    ldc: usize,
+    alpha: T,
+    accumulate: bool,
+) -> Result<()> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k {
-        return Err(Error::Shape(format!("matrix product of {m}x{k} and {}x{n}", b.rows)));
+        return Err(Error::Shape(format!(
+            "matrix product of {m}x{k} and {}x{n}",
+            b.rows
+        )));
     }
     if !a.in_bounds() || !b.in_bounds() {
         return Err(Error::Shape("matrix view exceeds its buffer".into()));
@@ -80,14 +118,23 @@ fn gemm_t<T: GemmScalar>(a: MatRef<T>, b: MatRef<T>, c: &mut [T], ldc: usize, al
     if m == 0 || n == 0 {
         return Ok(());
     }
-    let c_ok = ldc >= n && (m - 1).checked_mul(ldc).and_then(|x| x.checked_add(n)).is_some_and(|end| end <= c.len());
+    let c_ok = ldc >= n
+        && (m - 1)
+            .checked_mul(ldc)
+            .and_then(|x| x.checked_add(n))
+            .is_some_and(|end| end <= c.len());
     if !c_ok {
-        return Err(Error::Shape(format!("output buffer of {} too small for {m}x{n} (ldc {ldc})", c.len())));
+        return Err(Error::Shape(format!(
+            "output buffer of {} too small for {m}x{n} (ldc {ldc})",
+            c.len()
+        )));
     }
     if k == 0 {
         if !accumulate {
             for i in 0..m {
-                c[i * ldc..i * ldc + n].iter_mut().for_each(|x| *x = T::ZERO);
+                c[i * ldc..i * ldc + n]
+                    .iter_mut()
+                    .for_each(|x| *x = T::ZERO);
             }
         }
         return Ok(());
@@ -130,14 +177,38 @@ mod tests {
         let a = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0];
         let b = [1.0f32, 0.0, 0.0, 1.0, 1.0, 1.0];
         let mut c = [0.0f32; 4];
-        sgemm(MatRef::row_major(&a, 2, 3, false), MatRef::row_major(&b, 3, 2, false), &mut c, 2, 1.0, false).unwrap();
+        sgemm(
+            MatRef::row_major(&a, 2, 3, false),
+            MatRef::row_major(&b, 3, 2, false),
+            &mut c,
+            2,
+            1.0,
+            false,
+        )
+        .unwrap();
         assert_eq!(c, [4.0, 5.0, 10.0, 11.0]);
         // Aᵀ·A via a transposed view of A (3x2 · 2x3).
         let mut d = [0.0f32; 9];
-        sgemm(MatRef::row_major(&a, 2, 3, true), MatRef::row_major(&a, 2, 3, false), &mut d, 3, 1.0, false).unwrap();
+        sgemm(
+            MatRef::row_major(&a, 2, 3, true),
+            MatRef::row_major(&a, 2, 3, false),
+            &mut d,
+            3,
+            1.0,
+            false,
+        )
+        .unwrap();
         assert_eq!(d, [17.0, 22.0, 27.0, 22.0, 29.0, 36.0, 27.0, 36.0, 45.0]);
         // Accumulate with alpha.
-        sgemm(MatRef::row_major(&a, 2, 3, false), MatRef::row_major(&b, 3, 2, false), &mut c, 2, 0.5, true).unwrap();
+        sgemm(
+            MatRef::row_major(&a, 2, 3, false),
+            MatRef::row_major(&b, 3, 2, false),
+            &mut c,
+            2,
+            0.5,
+            true,
+        )
+        .unwrap();
         assert_eq!(c, [6.0, 7.5, 15.0, 16.5]);
     }
 
@@ -145,6 +216,14 @@ mod tests {
     fn rejects_bad_extents() {
         let a = [0.0f32; 5];
         let mut c = [0.0f32; 4];
-        assert!(sgemm(MatRef::row_major(&a, 2, 3, false), MatRef::row_major(&a, 3, 2, false), &mut c, 2, 1.0, false).is_err());
+        assert!(sgemm(
+            MatRef::row_major(&a, 2, 3, false),
+            MatRef::row_major(&a, 3, 2, false),
+            &mut c,
+            2,
+            1.0,
+            false
+        )
+        .is_err());
     }
 }

@@ -4,14 +4,14 @@
 //! Float tensors always go through the GEMM kernels; the integer forms the spec also allows use a
 //! plain wrapping loop, since the GEMM crate is float-only and integer matmuls are rare and small.
 
+use super::arith::Real as ArithReal;
 use super::broadcast::{broadcast_shapes, broadcast_strides};
+use super::epilogue::{activate, finish, residual_input};
 use super::gemm::MatRef;
 use super::real::{compute_type, real_tensor, real_vec, Real};
 use super::{input, opt_input};
-use crate::error::{Error, Result};
-use super::arith::Real as ArithReal;
 use crate::backend::cpu::buffers;
-use super::epilogue::{activate, finish, residual_input};
+use crate::error::{Error, Result};
 use crate::ir::{Epilogue, Gemm, MatMul};
 use crate::tensor::{check_alloc, checked_numel, DType, Tensor};
 use rayon::prelude::*;
@@ -63,7 +63,9 @@ pub fn gemm(p: &Gemm, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Some(DType::F64) => real_tensor(vec![m, n], gemm_real::<f64>(p, a, b, c, m, k, n)?, dtype)?,
         Some(_) => real_tensor(vec![m, n], gemm_real::<f32>(p, a, b, c, m, k, n)?, dtype)?,
         None if p.activation.is_some() => {
-            return Err(Error::DType(format!("a fused Gemm activation needs float tensors, got {dtype}")))
+            return Err(Error::DType(format!(
+                "a fused Gemm activation needs float tensors, got {dtype}"
+            )))
         }
         None => {
             let (av, bv) = (a.to_i64_vec(), b.to_i64_vec());
@@ -152,7 +154,9 @@ pub fn matmul(p: &MatMul, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             return Err(Error::DType("MatMul does not accept bool tensors".into()))
         }
         None if bias.is_some() || !p.epilogue.is_empty() => {
-            return Err(Error::DType(format!("a fused MatMul epilogue needs float tensors, got {dtype}")))
+            return Err(Error::DType(format!(
+                "a fused MatMul epilogue needs float tensors, got {dtype}"
+            )))
         }
         None => Tensor::from_vec(
             plan.out_shape.clone(),
@@ -276,7 +280,8 @@ impl MatMulPlan {
         }
         let acc = bias.is_some();
         if let Some(bias) = bias {
-            y.par_chunks_mut(n).for_each(|row| row.copy_from_slice(bias));
+            y.par_chunks_mut(n)
+                .for_each(|row| row.copy_from_slice(bias));
         }
         let bm = |off: usize| MatRef {
             data: &b[off..],
@@ -372,12 +377,16 @@ mod tests {
         // (2,1,2) · (2,2): B is shared, so the batch folds into one GEMM.
         let a = t(&[2, 1, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let b = t(&[2, 2], vec![1.0, 0.0, 1.0, 1.0]);
-        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)]).unwrap().remove(0);
+        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)])
+            .unwrap()
+            .remove(0);
         assert_eq!(y.shape(), &[2, 1, 2]);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3.0, 2.0, 7.0, 4.0]);
         // 1-D · 1-D is a scalar.
         let v = t(&[3], vec![1.0, 2.0, 3.0]);
-        let y = matmul(&MatMul::default(), &[Some(&v), Some(&v)]).unwrap().remove(0);
+        let y = matmul(&MatMul::default(), &[Some(&v), Some(&v)])
+            .unwrap()
+            .remove(0);
         assert_eq!(y.shape(), &[] as &[usize]);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[14.0]);
     }
@@ -403,7 +412,9 @@ mod tests {
     fn integer_matmul_wraps() {
         let a = Tensor::from_vec(vec![1, 2], vec![2i32, 3]).unwrap();
         let b = Tensor::from_vec(vec![2, 1], vec![4i32, 5]).unwrap();
-        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)]).unwrap().remove(0);
+        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)])
+            .unwrap()
+            .remove(0);
         assert_eq!(y.as_slice::<i32>().unwrap(), &[23]);
     }
 }

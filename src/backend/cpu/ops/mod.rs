@@ -9,30 +9,30 @@ mod chain;
 mod control;
 mod conv;
 mod cumsum;
+mod einsum;
 mod elementwise;
 mod epilogue;
 mod gather;
-mod generate;
-mod layout;
 pub mod gemm;
-mod matmul;
-mod einsum;
-mod real;
-mod window;
+mod generate;
 mod im2col;
+mod layout;
+mod matmul;
 mod norm;
 mod pad;
 mod pool;
 mod quant;
+mod real;
 mod reduce;
 mod resize;
 mod rnn;
-mod select;
 mod scatter;
+mod select;
 mod shape;
 mod slice;
 mod softmax;
 mod unary;
+mod window;
 
 use crate::error::{Error, Result};
 use crate::ir::{Node, Op};
@@ -108,7 +108,11 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 
 /// Required input `i`.
 pub fn input<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Result<&'a Tensor> {
-    inputs.get(i).copied().flatten().ok_or_else(|| Error::Input(format!("required input {i} is missing")))
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| Error::Input(format!("required input {i} is missing")))
 }
 
 /// Optional input `i`.
@@ -121,7 +125,9 @@ pub fn norm_axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
     if a < 0 || a >= r.max(1) && !(r == 0 && a == 0) {
-        return Err(Error::Shape(format!("axis {axis} is out of range for rank {rank}")));
+        return Err(Error::Shape(format!(
+            "axis {axis} is out of range for rank {rank}"
+        )));
     }
     Ok(a as usize)
 }
