@@ -44,6 +44,23 @@ pub trait Engine: Send + Sync {
     fn peak_memory_bytes(&self) -> Option<u64> {
         None
     }
+    /// [`Engine::run`], also timing each layer; `None` for the layers when the backend cannot
+    /// time them one by one.
+    fn run_profiled(
+        &self,
+        inputs: Vec<Arc<Tensor>>,
+    ) -> Result<(Vec<Tensor>, Option<Vec<LayerTime>>)> {
+        Ok((self.run(inputs)?, None))
+    }
+}
+
+/// One node's share of a profiled run.
+#[derive(Debug, Clone)]
+pub struct LayerTime {
+    /// The node's name (or the fused node's, which names what it absorbed).
+    pub name: String,
+    pub op: &'static str,
+    pub seconds: f64,
 }
 
 /// Every backend compiled into this build, available or not.

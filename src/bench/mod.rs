@@ -15,6 +15,7 @@ pub mod check;
 pub mod inputs;
 pub mod limits;
 pub mod markdown;
+pub mod profile;
 pub mod report;
 pub mod runner;
 pub mod speedup;

@@ -8,10 +8,12 @@ use super::bench_model::BenchModel;
 use super::progress::ProgressLine;
 use crate::backend::{self, CompileOptions};
 use crate::bench::inputs::{check_shape_names, parse_shapes, synthesize};
+use crate::bench::profile::LayerProfile;
 use crate::bench::{
     check, markdown, runner, speedup, stats, BenchReport, CheckOutcome, Limits, RunReport, RunSetup,
 };
 use crate::ir::ValueInfo;
+use crate::runtime::Session;
 use crate::Tensor;
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -105,6 +107,17 @@ pub struct BenchArgs {
         help_heading = "Reporting"
     )]
     pub export_times: Option<PathBuf>,
+    /// After the timed queries, time every layer over N more runs and print them slowest first, with
+    /// a per-op summary (trtexec: --dumpProfile, with --separateProfileRun).
+    #[arg(
+        long = "dump-profile",
+        alias = "dumpProfile",
+        value_name = "RUNS",
+        num_args = 0..=1,
+        default_missing_value = "20",
+        help_heading = "Reporting"
+    )]
+    pub dump_profile: Option<usize>,
     /// Write a report: FILE.json (every run, the speedup table) or FILE.md (the same as Markdown,
     /// with an SVG chart written beside it as FILE.svg).
     #[arg(long, value_name = "FILE.json|FILE.md", help_heading = "Reporting")]
@@ -228,6 +241,9 @@ pub fn run(a: BenchArgs) -> Result<()> {
             check,
         )?;
         println!("\n{}", report.summary_text());
+        if let Some(runs) = a.dump_profile {
+            print_profile(&mut session, &feed, runs.max(1), name)?;
+        }
         if results.is_empty() {
             if let Some(path) = &a.export_times {
                 trace.write_export_times(path)?;
@@ -260,6 +276,32 @@ pub fn run(a: BenchArgs) -> Result<()> {
             "output check failed for {}: its outputs differ from the cpu fp32 reference",
             failed.join(", ")
         );
+    }
+    Ok(())
+}
+
+/// Runs `runs` profiled queries and prints the per-layer table.
+fn print_profile(
+    session: &mut Session,
+    feed: &HashMap<String, Tensor>,
+    runs: usize,
+    backend: &str,
+) -> Result<()> {
+    let mut all = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        match session.run_profiled(feed)? {
+            Some(layers) => all.push(layers),
+            None => {
+                println!(
+                    "\n(--dump-profile: the {backend} backend does not time layers one by one)"
+                );
+                return Ok(());
+            }
+        }
+    }
+    match LayerProfile::average(&all) {
+        Some(p) => println!("\n{}", p.text(25)),
+        None => println!("\n(--dump-profile: runs executed different layers; no average)"),
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! before anything runs, and returns named outputs. A session made from a [`Plan`] also holds the
 //! plan's shape profiles and refuses inputs outside them.
 
-use crate::backend::{self, CompileOptions, Engine};
+use crate::backend::{self, CompileOptions, Engine, LayerTime};
 use crate::error::{Error, Result};
 use crate::ir::{Dim, Model, ValueInfo};
 use crate::plan::{check_profiles, Plan, Profile};
@@ -92,6 +92,15 @@ impl Session {
             .map(|v| v.name.clone())
             .zip(outs)
             .collect())
+    }
+
+    /// [`Session::run`], also timing each layer where the backend can (`None` otherwise).
+    pub fn run_profiled(
+        &mut self,
+        inputs: &HashMap<String, Tensor>,
+    ) -> Result<Option<Vec<LayerTime>>> {
+        let ordered = self.bind(inputs)?;
+        Ok(self.engine.run_profiled(ordered)?.1)
     }
 
     /// Orders and checks inputs. Missing inputs are one error listing everything the model needs.

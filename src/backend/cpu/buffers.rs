@@ -56,6 +56,14 @@ pub fn recycle(t: Tensor) {
     });
 }
 
+/// Parks a scratch buffer (a packed operand, a column matrix) for the next request.
+pub fn give_back<T: Element>(v: Vec<T>) {
+    let n = v.len();
+    if let Ok(t) = Tensor::from_vec(vec![n], v) {
+        recycle(t);
+    }
+}
+
 /// A buffer of `n` elements whose contents are unspecified (old values or defaults): for outputs
 /// the caller writes completely.
 pub fn take<T: Element>(n: usize) -> Vec<T> {

@@ -1,17 +1,22 @@
 //! The graph executor: walks the topologically sorted nodes, feeds each kernel its inputs, and frees
 //! every intermediate after its last use. Subgraphs (If, Loop) run through the same function.
 
+use super::prepack::Prepacked;
 use super::{buffers, ops};
+use crate::backend::LayerTime;
 use crate::error::{Error, Result};
 use crate::ir::Graph;
 use crate::tensor::Tensor;
 use std::sync::Arc;
+use std::time::Instant;
 
-/// Bytes of intermediate tensors alive at once: now, and the most so far.
-#[derive(Debug, Default, Clone, Copy)]
+/// Bytes of intermediate tensors alive at once (now, and the most so far) and, when `layers` is
+/// set, each node's wall time in execution order.
+#[derive(Debug, Default)]
 pub struct Meter {
     pub live: u64,
     pub peak: u64,
+    pub layers: Option<Vec<LayerTime>>,
 }
 
 impl Meter {
@@ -32,15 +37,17 @@ pub fn run_graph(
     inputs: &[Arc<Tensor>],
     captures: &[Arc<Tensor>],
 ) -> Result<Vec<Arc<Tensor>>> {
-    run_graph_metered(g, inputs, captures, &mut Meter::default())
+    run_graph_metered(g, inputs, captures, &[], &mut Meter::default())
 }
 
 /// [`run_graph`], counting the bytes of node outputs alive at once in `meter` (each freed after
-/// its last reader; the memory of If/Loop bodies counts as their outputs only).
+/// its last reader; the memory of If/Loop bodies counts as their outputs only). `packed` holds the
+/// weights pre-packed for each node (in node order; empty when nothing is).
 pub fn run_graph_metered(
     g: &Graph,
     inputs: &[Arc<Tensor>],
     captures: &[Arc<Tensor>],
+    packed: &[Option<Prepacked>],
     meter: &mut Meter,
 ) -> Result<Vec<Arc<Tensor>>> {
     if inputs.len() != g.inputs.len() {
@@ -73,7 +80,7 @@ pub fn run_graph_metered(
     let mut remaining = g.use_counts();
     // Node outputs (not inputs, weights or captures) are what the meter counts.
     let mut produced = vec![false; g.values.len()];
-    for node in &g.nodes {
+    for (at, node) in g.nodes.iter().enumerate() {
         let mut args: Vec<Option<Arc<Tensor>>> = Vec::with_capacity(node.inputs.len());
         for (i, v) in node.inputs.iter().enumerate() {
             args.push(match v {
@@ -88,7 +95,17 @@ pub fn run_graph_metered(
             });
         }
         let refs: Vec<Option<&Tensor>> = args.iter().map(|a| a.as_deref()).collect();
-        let outs = ops::run(node, &refs).map_err(|e| e.in_node(&node.name, node.op.name()))?;
+        let start = meter.layers.is_some().then(Instant::now);
+        let prepacked = packed.get(at).and_then(Option::as_ref);
+        let outs = ops::run_prepacked(node, &refs, prepacked)
+            .map_err(|e| e.in_node(&node.name, node.op.name()))?;
+        if let (Some(layers), Some(start)) = (meter.layers.as_mut(), start) {
+            layers.push(LayerTime {
+                name: node.name.clone(),
+                op: node.op.name(),
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        }
         drop(refs);
         drop(args);
         for v in node.inputs.iter().flatten() {

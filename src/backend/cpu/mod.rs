@@ -4,10 +4,12 @@
 pub mod buffers;
 mod exec;
 pub mod ops;
+pub mod prepack;
+pub mod sgemm;
 
 pub use exec::{run_graph, run_graph_metered, Meter};
 
-use super::{Backend, CompileOptions, Engine, Unavailable};
+use super::{Backend, CompileOptions, Engine, LayerTime, Unavailable};
 use crate::error::{Error, Result};
 use crate::ir::{Graph, Model};
 use crate::plan::Precision;
@@ -43,8 +45,10 @@ impl Backend for CpuBackend {
                 backend: "cpu".into(),
                 msg: format!("thread pool: {e}"),
             })?;
+        let packed = prepack::prepack(&model.graph)?;
         Ok(Arc::new(CpuEngine {
             graph: model.graph.clone(),
+            packed,
             pool,
             threads,
             peak: AtomicU64::new(0),
@@ -55,6 +59,8 @@ impl Backend for CpuBackend {
 
 pub struct CpuEngine {
     graph: Graph,
+    /// Weights packed for the kernels at compile, per node.
+    packed: Vec<Option<prepack::Prepacked>>,
     pool: rayon::ThreadPool,
     threads: usize,
     /// Most bytes of intermediate tensors any run held at once.
@@ -75,7 +81,33 @@ impl Engine for CpuEngine {
     }
 
     fn run(&self, inputs: Vec<Arc<Tensor>>) -> Result<Vec<Tensor>> {
-        let mut meter = Meter::default();
+        Ok(self.run_metered(inputs, Meter::default())?.0)
+    }
+
+    fn run_profiled(
+        &self,
+        inputs: Vec<Arc<Tensor>>,
+    ) -> Result<(Vec<Tensor>, Option<Vec<LayerTime>>)> {
+        let meter = Meter {
+            layers: Some(vec![]),
+            ..Meter::default()
+        };
+        let (outs, meter) = self.run_metered(inputs, meter)?;
+        Ok((outs, meter.layers))
+    }
+
+    fn peak_memory_bytes(&self) -> Option<u64> {
+        Some(self.peak.load(Ordering::Relaxed))
+    }
+}
+
+impl CpuEngine {
+    /// Runs the graph on a parked buffer pool, metering memory (and layer times when asked).
+    fn run_metered(
+        &self,
+        inputs: Vec<Arc<Tensor>>,
+        mut meter: Meter,
+    ) -> Result<(Vec<Tensor>, Meter)> {
         let pool = self
             .pools
             .lock()
@@ -85,7 +117,7 @@ impl Engine for CpuEngine {
             .unwrap_or_default();
         let (outs, pool) = self.pool.install(|| {
             buffers::scoped(pool, || {
-                run_graph_metered(&self.graph, &inputs, &[], &mut meter)
+                run_graph_metered(&self.graph, &inputs, &[], &self.packed, &mut meter)
             })
         });
         if let Ok(mut p) = self.pools.lock() {
@@ -93,13 +125,10 @@ impl Engine for CpuEngine {
         }
         let outs = outs?;
         self.peak.fetch_max(meter.peak, Ordering::Relaxed);
-        Ok(outs
+        let outs = outs
             .into_iter()
             .map(|t| Arc::try_unwrap(t).unwrap_or_else(|t| (*t).clone()))
-            .collect())
-    }
-
-    fn peak_memory_bytes(&self) -> Option<u64> {
-        Some(self.peak.load(Ordering::Relaxed))
+            .collect();
+        Ok((outs, meter))
     }
 }

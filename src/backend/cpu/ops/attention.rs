@@ -232,7 +232,7 @@ mod tests {
     /// The unfused graph: MatMul, Mul by the scale, Add the mask, Softmax, MatMul.
     fn reference(q: &Tensor, kt: &Tensor, v: &Tensor, mask: Option<&Tensor>, scale: f32) -> Tensor {
         let mm = |a: &Tensor, b: &Tensor| {
-            matmul(&MatMul::default(), &[Some(a), Some(b)])
+            matmul(&MatMul::default(), &[Some(a), Some(b)], None)
                 .unwrap()
                 .remove(0)
         };

@@ -8,6 +8,7 @@
 //! a direct kernel instead. ConvTranspose is the adjoint: `W_gᵀ · x_g` then col2im.
 
 use super::arith::Real as ArithReal;
+use super::conv_packed::{conv_f32, ConvWeights};
 use super::epilogue::{finish, residual_input};
 use super::gemm::MatRef;
 use super::im2col::{col2im, depthwise_plane, im2col};
@@ -21,13 +22,13 @@ use crate::tensor::{check_alloc, DType, Tensor};
 use rayon::prelude::*;
 
 /// Channel bookkeeping of a (transposed) convolution.
-struct Channels {
-    batch: usize,
+pub(super) struct Channels {
+    pub batch: usize,
     /// Input channels per group.
-    cg: usize,
+    pub cg: usize,
     /// Output channels per group.
-    mg: usize,
-    groups: usize,
+    pub mg: usize,
+    pub groups: usize,
 }
 
 /// Checks X, W and B against each other. `w_in_first`: W is `(C, M/g, k…)` (ConvTranspose)
@@ -103,7 +104,11 @@ fn kernel_shape(op: &str, attr: &[usize], w: &Tensor) -> Result<Vec<usize>> {
 }
 
 /// Conv with optional bias.
-pub fn conv(p: &Conv, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+pub fn conv(
+    p: &Conv,
+    inputs: &[Option<&Tensor>],
+    packed: Option<&ConvWeights>,
+) -> Result<Vec<Tensor>> {
     let (x, w, b) = (input(inputs, 0)?, input(inputs, 1)?, opt_input(inputs, 2));
     let ch = check_operands("Conv", x, w, b, p.group, false)?;
     let kernel = kernel_shape("Conv", &p.kernel_shape, w)?;
@@ -126,8 +131,12 @@ pub fn conv(p: &Conv, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let y = conv_t::<f64>(x, w, b, &win, &ch, &p.epilogue, res)?;
             real_tensor(shape, y, x.dtype())?
         }
-        Some(_) => {
+        Some(_) if ch.cg == 1 && ch.groups > 1 => {
             let y = conv_t::<f32>(x, w, b, &win, &ch, &p.epilogue, res)?;
+            real_tensor(shape, y, x.dtype())?
+        }
+        Some(_) => {
+            let y = conv_f32(x, w, b, &win, &ch, &p.epilogue, res, packed)?;
             real_tensor(shape, y, x.dtype())?
         }
         None => return Err(float_only("Conv", x.dtype())),
@@ -402,9 +411,13 @@ mod tests {
         let x = t(&[1, 1, 3], vec![1.0, 2.0, 3.0]);
         let w = t(&[2, 1, 3], vec![1.0, 1.0, 1.0, 0.0, 1.0, 0.0]);
         let b = t(&[2], vec![0.0, 10.0]);
-        let y = conv(&conv_attrs(vec![1, 1], 1), &[Some(&x), Some(&w), Some(&b)])
-            .unwrap()
-            .remove(0);
+        let y = conv(
+            &conv_attrs(vec![1, 1], 1),
+            &[Some(&x), Some(&w), Some(&b)],
+            None,
+        )
+        .unwrap()
+        .remove(0);
         assert_eq!(y.shape(), &[1, 2, 3]);
         assert_eq!(
             y.as_slice::<f32>().unwrap(),
@@ -416,7 +429,7 @@ mod tests {
     fn depthwise_matches_per_channel_conv() {
         let x = t(&[1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let w = t(&[2, 1, 2], vec![1.0, 1.0, 2.0, -1.0]);
-        let y = conv(&conv_attrs(vec![], 2), &[Some(&x), Some(&w)])
+        let y = conv(&conv_attrs(vec![], 2), &[Some(&x), Some(&w)], None)
             .unwrap()
             .remove(0);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3.0, 2.0]);

@@ -28,6 +28,19 @@ pub fn activate<T: Real>(act: FusedActivation, y: &mut [T]) -> Result<()> {
     }
 }
 
+/// The bounds of an activation that is a clamp (Relu, Clip), which GEMM kernels apply as they
+/// write; `None` for any other activation.
+pub fn clamp_bounds(act: Option<FusedActivation>) -> Option<(f32, f32)> {
+    match act? {
+        FusedActivation::Unary(crate::ir::UnaryKind::Relu) => Some((0.0, f32::INFINITY)),
+        FusedActivation::Clip { min, max } => Some((
+            min.unwrap_or(f32::NEG_INFINITY),
+            max.unwrap_or(f32::INFINITY),
+        )),
+        FusedActivation::Unary(_) => None,
+    }
+}
+
 /// `y += r`, elementwise over equal lengths.
 pub fn add_residual<T: Real>(y: &mut [T], r: &[T]) {
     let run = |(a, b): (&mut [T], &[T])| a.iter_mut().zip(b).for_each(|(a, &b)| *a = *a + b);

@@ -13,17 +13,9 @@ const PAR_MIN: usize = 1 << 15;
 /// Fills `col` (`channels · kernel_size` rows of `output_size` columns) with the receptive fields
 /// of `x` (`channels` planes of `input_size`); positions in the padding read as zero.
 pub fn im2col<T: Real>(x: &[T], channels: usize, w: &Window, col: &mut [T]) {
-    let (ksz, out_sp, in_sp) = (w.kernel_size(), w.output_size(), w.input_size());
-    let row = |(r, dst): (usize, &mut [T])| {
-        let (c, k) = (r / ksz, r % ksz);
-        let (ka, kb, ke) = (
-            k / (w.kernel[1] * w.kernel[2]),
-            (k / w.kernel[2]) % w.kernel[1],
-            k % w.kernel[2],
-        );
-        im2col_row(&x[c * in_sp..(c + 1) * in_sp], w, [ka, kb, ke], dst);
-    };
-    let col = &mut col[..channels * ksz * out_sp];
+    let (out_sp, in_sp) = (w.output_size(), w.input_size());
+    let row = |(r, dst): (usize, &mut [T])| im2col_span(x, in_sp, w, r, 0, dst);
+    let col = &mut col[..channels * w.kernel_size() * out_sp];
     if col.len() >= PAR_MIN {
         col.par_chunks_mut(out_sp.max(1)).enumerate().for_each(row);
     } else {
@@ -31,34 +23,52 @@ pub fn im2col<T: Real>(x: &[T], channels: usize, w: &Window, col: &mut [T]) {
     }
 }
 
-/// One row of the column matrix: plane `x` read at kernel offset `k` for every output position.
-fn im2col_row<T: Real>(x: &[T], w: &Window, k: [usize; 3], dst: &mut [T]) {
+/// Columns `n0 .. n0 + dst.len()` of row `r` of the column matrix of `x` (planes of `in_sp`):
+/// row `r` is input channel `r / kernel_size` read at kernel offset `r % kernel_size`, column `n`
+/// is output position `n`. What [`im2col`] writes row by row, and what a convolution packs
+/// straight into GEMM panels without materializing the matrix.
+pub fn im2col_span<T: Real>(x: &[T], in_sp: usize, w: &Window, r: usize, n0: usize, dst: &mut [T]) {
+    let ksz = w.kernel_size();
+    let (c, k) = (r / ksz, r % ksz);
+    let k = [
+        k / (w.kernel[1] * w.kernel[2]),
+        (k / w.kernel[2]) % w.kernel[1],
+        k % w.kernel[2],
+    ];
+    let x = &x[c * in_sp..(c + 1) * in_sp];
     let [oh_n, ow_n] = [w.output[1], w.output[2]];
     let [ih_n, iw_n] = [w.input[1], w.input[2]];
     let (lo, hi) = w.valid_outputs(2, k[2]);
     let sw = w.stride[2];
-    for od in 0..w.output[0] {
+    let mut done = 0;
+    while done < dst.len() {
+        // The output row holding position n0 + done, and the part of it this span covers.
+        let pos = n0 + done;
+        let (row, ow0) = (pos / ow_n, pos % ow_n);
+        let ow1 = ow_n.min(ow0 + dst.len() - done);
+        let out = &mut dst[done..done + (ow1 - ow0)];
+        done += ow1 - ow0;
+        let (od, oh) = (row / oh_n, row % oh_n);
         let id = w.source(0, od, k[0]);
-        for oh in 0..oh_n {
-            let ih = w.source(1, oh, k[1]);
-            let out = &mut dst[(od * oh_n + oh) * ow_n..][..ow_n];
-            if id < 0 || id >= w.input[0] as isize || ih < 0 || ih >= ih_n as isize {
-                out.fill(T::ZERO);
-                continue;
-            }
-            out[..lo].fill(T::ZERO);
-            out[hi..].fill(T::ZERO);
-            if lo < hi {
-                let base = (id as usize * ih_n + ih as usize) * iw_n;
-                // Source column of output `lo`; non-negative by construction of `lo`.
-                let first = w.source(2, lo, k[2]) as usize;
-                let src = &x[base + first..];
-                if sw == 1 {
-                    out[lo..hi].copy_from_slice(&src[..hi - lo]);
-                } else {
-                    for (j, o) in out[lo..hi].iter_mut().enumerate() {
-                        *o = src[j * sw];
-                    }
+        let ih = w.source(1, oh, k[1]);
+        if id < 0 || id >= w.input[0] as isize || ih < 0 || ih >= ih_n as isize {
+            out.fill(T::ZERO);
+            continue;
+        }
+        // Valid outputs of this row within the span, relative to ow0.
+        let (a, b) = (lo.clamp(ow0, ow1) - ow0, hi.clamp(ow0, ow1) - ow0);
+        out[..a].fill(T::ZERO);
+        out[b.max(a)..].fill(T::ZERO);
+        if a < b {
+            let base = (id as usize * ih_n + ih as usize) * iw_n;
+            // Source column of output ow0 + a; non-negative as it is a valid output.
+            let first = w.source(2, ow0 + a, k[2]) as usize;
+            let src = &x[base + first..];
+            if sw == 1 {
+                out[a..b].copy_from_slice(&src[..b - a]);
+            } else {
+                for (j, o) in out[a..b].iter_mut().enumerate() {
+                    *o = src[j * sw];
                 }
             }
         }
@@ -106,39 +116,73 @@ pub fn col2im<T: Real>(col: &[T], w: &Window, plane: &mut [T]) {
 /// Direct convolution of one input plane `x` with one filter `f` (`kernel_size` taps), added
 /// into `out` (`output_size`). Used for depthwise convolution.
 pub fn depthwise_plane<T: Real>(x: &[T], f: &[T], w: &Window, out: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, checked just above.
+            return unsafe { depthwise_plane_avx512(x, f, w, out) };
+        }
+    }
+    depthwise_plane_body(x, f, w, out)
+}
+
+/// [`depthwise_plane_body`] compiled for AVX-512 (the crate's baseline target has only SSE2, and
+/// this loop is what depthwise-heavy networks spend their time in).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn depthwise_plane_avx512<T: Real>(x: &[T], f: &[T], w: &Window, out: &mut [T]) {
+    depthwise_plane_body(x, f, w, out)
+}
+
+/// Output row by output row (the row stays in L1 while every tap adds into it).
+#[inline(always)]
+fn depthwise_plane_body<T: Real>(x: &[T], f: &[T], w: &Window, out: &mut [T]) {
     let [oh_n, ow_n] = [w.output[1], w.output[2]];
     let [ih_n, iw_n] = [w.input[1], w.input[2]];
     let sw = w.stride[2];
-    for k in 0..w.kernel_size() {
-        let (ka, kb, ke) = (
-            k / (w.kernel[1] * w.kernel[2]),
-            (k / w.kernel[2]) % w.kernel[1],
-            k % w.kernel[2],
-        );
-        let tap = f[k];
-        let (lo, hi) = w.valid_outputs(2, ke);
-        if lo >= hi {
-            continue;
-        }
-        let first = w.source(2, lo, ke) as usize;
-        for od in 0..w.output[0] {
-            let id = w.source(0, od, ka);
-            if id < 0 || id >= w.input[0] as isize {
-                continue;
-            }
-            for oh in 0..oh_n {
-                let ih = w.source(1, oh, kb);
-                if ih < 0 || ih >= ih_n as isize {
+    let [ka_n, kb_n, ke_n] = w.kernel;
+    // Valid output columns and first source column of each horizontal tap.
+    let cols: Vec<(usize, usize, usize)> = (0..ke_n)
+        .map(|e| {
+            let (lo, hi) = w.valid_outputs(2, e);
+            let first = if lo < hi {
+                w.source(2, lo, e) as usize
+            } else {
+                0
+            };
+            (lo, hi, first)
+        })
+        .collect();
+    for od in 0..w.output[0] {
+        for oh in 0..oh_n {
+            let dst = &mut out[(od * oh_n + oh) * ow_n..][..ow_n];
+            for a in 0..ka_n {
+                let id = w.source(0, od, a);
+                if id < 0 || id >= w.input[0] as isize {
                     continue;
                 }
-                let src = &x[(id as usize * ih_n + ih as usize) * iw_n + first..];
-                let dst = &mut out[(od * oh_n + oh) * ow_n..][lo..hi];
-                if sw == 1 {
-                    dst.iter_mut().zip(src).for_each(|(o, &v)| *o += tap * v);
-                } else {
-                    dst.iter_mut()
-                        .enumerate()
-                        .for_each(|(j, o)| *o += tap * src[j * sw]);
+                for b in 0..kb_n {
+                    let ih = w.source(1, oh, b);
+                    if ih < 0 || ih >= ih_n as isize {
+                        continue;
+                    }
+                    let row = &x[(id as usize * ih_n + ih as usize) * iw_n..][..iw_n];
+                    for (e, &(lo, hi, first)) in cols.iter().enumerate() {
+                        if lo >= hi {
+                            continue;
+                        }
+                        let tap = f[(a * kb_n + b) * ke_n + e];
+                        let d = &mut dst[lo..hi];
+                        if sw == 1 {
+                            d.iter_mut()
+                                .zip(&row[first..])
+                                .for_each(|(o, &v)| *o += tap * v);
+                        } else {
+                            d.iter_mut()
+                                .zip(row[first..].iter().step_by(sw))
+                                .for_each(|(o, &v)| *o += tap * v);
+                        }
+                    }
                 }
             }
         }

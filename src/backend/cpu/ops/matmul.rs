@@ -6,11 +6,12 @@
 
 use super::arith::Real as ArithReal;
 use super::broadcast::{broadcast_shapes, broadcast_strides};
-use super::epilogue::{activate, finish, residual_input};
+use super::epilogue::{activate, clamp_bounds, finish, residual_input};
 use super::gemm::MatRef;
 use super::real::{compute_type, real_tensor, real_vec, Real};
 use super::{input, opt_input};
 use crate::backend::cpu::buffers;
+use crate::backend::cpu::sgemm::{self, Bias, Output, PackedA, PackedB, Rhs};
 use crate::error::{Error, Result};
 use crate::ir::{Epilogue, Gemm, MatMul};
 use crate::tensor::{check_alloc, checked_numel, DType, Tensor};
@@ -122,7 +123,14 @@ fn gemm_real<T: Real + ArithReal>(
 /// MatMul with numpy semantics: 1-D operands are promoted (and the added dimension removed from
 /// the result), leading batch dimensions broadcast. A fused bias (input 2, one value per output
 /// column) is pre-filled into the output and accumulated onto; the rest of the epilogue follows.
-pub fn matmul(p: &MatMul, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+///
+/// `packed`: B pre-packed when the engine was compiled (B is a constant matrix); then a product
+/// whose batches fold into one GEMM runs on the packed kernels.
+pub fn matmul(
+    p: &MatMul,
+    inputs: &[Option<&Tensor>],
+    packed: Option<&PackedB>,
+) -> Result<Vec<Tensor>> {
     let (a, b) = (input(inputs, 0)?, input(inputs, 1)?);
     check_same_dtype("MatMul", a, b)?;
     let plan = MatMulPlan::new(a.shape(), b.shape())?;
@@ -141,9 +149,15 @@ pub fn matmul(p: &MatMul, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     }
     let res = residual_input(&p.epilogue, inputs, 3, &plan.out_shape)?;
     let dtype = a.dtype();
+    let one_gemm = plan.fold_batch || plan.offsets.len() == 1;
     let y = match compute_type(dtype) {
         Some(DType::F64) => {
             let y = matmul_real::<f64>(&plan, a, b, bias, res, &p.epilogue)?;
+            real_tensor(plan.out_shape.clone(), y, dtype)?
+        }
+        Some(_) if packed.is_some() && one_gemm && b.rank() == 2 => {
+            let packed = packed.expect("checked");
+            let y = matmul_packed(&plan, a, packed, bias, res, &p.epilogue)?;
             real_tensor(plan.out_shape.clone(), y, dtype)?
         }
         Some(_) => {
@@ -179,6 +193,45 @@ fn matmul_real<T: Real + ArithReal>(
     let mut y = plan.run_real::<T>(&real_vec(a), &real_vec(b), bias.as_deref())?;
     let res = residual.map(real_vec::<T>);
     finish(ep, &mut y, res.as_deref())?;
+    Ok(y)
+}
+
+/// The product on a pre-packed B: one GEMM over every row of A, with the bias, residual and a
+/// Relu/Clip applied as the output is written (any other activation after).
+fn matmul_packed(
+    plan: &MatMulPlan,
+    a: &Tensor,
+    b: &PackedB,
+    bias: Option<&Tensor>,
+    residual: Option<&Tensor>,
+    ep: &Epilogue,
+) -> Result<Vec<f32>> {
+    let (k, n) = (plan.k, plan.n);
+    if b.k != k || b.n != n {
+        return Err(Error::Shape(format!(
+            "pre-packed MatMul B is {}x{} but the product needs {k}x{n}",
+            b.k, b.n
+        )));
+    }
+    let rows = plan.offsets.len() * plan.m;
+    let av = real_vec::<f32>(a);
+    let pa = PackedA::new(MatRef::row_major(&av[..rows * k], rows, k, false));
+    let bias = bias.map(real_vec::<f32>);
+    let res = residual.map(real_vec::<f32>);
+    let clamp = clamp_bounds(ep.activation);
+    let (lo, hi) = clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let out = Output {
+        bias: bias.as_deref().map_or(Bias::None, Bias::PerCol),
+        residual: res.as_deref(),
+        lo,
+        hi,
+    };
+    let mut y = buffers::take::<f32>(rows * n);
+    sgemm::gemm(&pa, Rhs::Packed(b), &mut y, n, &out)?;
+    pa.release();
+    if let (None, Some(act)) = (clamp, ep.activation) {
+        activate(act, &mut y)?;
+    }
     Ok(y)
 }
 
@@ -377,18 +430,62 @@ mod tests {
         // (2,1,2) · (2,2): B is shared, so the batch folds into one GEMM.
         let a = t(&[2, 1, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let b = t(&[2, 2], vec![1.0, 0.0, 1.0, 1.0]);
-        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)])
+        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)], None)
             .unwrap()
             .remove(0);
         assert_eq!(y.shape(), &[2, 1, 2]);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[3.0, 2.0, 7.0, 4.0]);
         // 1-D · 1-D is a scalar.
         let v = t(&[3], vec![1.0, 2.0, 3.0]);
-        let y = matmul(&MatMul::default(), &[Some(&v), Some(&v)])
+        let y = matmul(&MatMul::default(), &[Some(&v), Some(&v)], None)
             .unwrap()
             .remove(0);
         assert_eq!(y.shape(), &[] as &[usize]);
         assert_eq!(y.as_slice::<f32>().unwrap(), &[14.0]);
+    }
+
+    /// A MatMul on pre-packed weights, with bias, residual and an activation, matches the
+    /// unpacked path (the `gemm` crate plus a separate epilogue).
+    #[test]
+    fn packed_weights_give_the_same_product_and_epilogue() {
+        let vals = |n: usize, k: f32| (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) * k).collect();
+        let a = t(&[2, 5, 70], vals(700, 0.01));
+        let b = t(&[70, 33], vals(70 * 33, 0.02));
+        let bias = t(&[33], vals(33, 0.1));
+        let res = t(&[2, 5, 33], vals(330, 0.03));
+        let packed = PackedB::new(MatRef::row_major(
+            b.as_slice::<f32>().unwrap(),
+            70,
+            33,
+            false,
+        ));
+        for act in [
+            Some(crate::ir::FusedActivation::Unary(
+                crate::ir::UnaryKind::Relu,
+            )),
+            Some(crate::ir::FusedActivation::Unary(
+                crate::ir::UnaryKind::Gelu { tanh: false },
+            )),
+            None,
+        ] {
+            let p = MatMul {
+                epilogue: Epilogue {
+                    residual: true,
+                    activation: act,
+                },
+            };
+            let inputs = [Some(&a), Some(&b), Some(&bias), Some(&res)];
+            let want = matmul(&p, &inputs, None).unwrap().remove(0);
+            let got = matmul(&p, &inputs, Some(&packed)).unwrap().remove(0);
+            assert_eq!(got.shape(), want.shape());
+            let (g, w) = (
+                got.as_slice::<f32>().unwrap(),
+                want.as_slice::<f32>().unwrap(),
+            );
+            for (x, y) in g.iter().zip(w) {
+                assert!((x - y).abs() < 1e-4, "{act:?}: {x} vs {y}");
+            }
+        }
     }
 
     #[test]
@@ -412,7 +509,7 @@ mod tests {
     fn integer_matmul_wraps() {
         let a = Tensor::from_vec(vec![1, 2], vec![2i32, 3]).unwrap();
         let b = Tensor::from_vec(vec![2, 1], vec![4i32, 5]).unwrap();
-        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)])
+        let y = matmul(&MatMul::default(), &[Some(&a), Some(&b)], None)
             .unwrap()
             .remove(0);
         assert_eq!(y.as_slice::<i32>().unwrap(), &[23]);

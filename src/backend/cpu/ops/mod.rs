@@ -8,6 +8,7 @@ pub mod broadcast;
 mod chain;
 mod control;
 mod conv;
+pub mod conv_packed;
 mod cumsum;
 mod einsum;
 mod elementwise;
@@ -22,7 +23,7 @@ mod norm;
 mod pad;
 mod pool;
 mod quant;
-mod real;
+pub mod real;
 mod reduce;
 mod resize;
 mod rnn;
@@ -34,6 +35,7 @@ mod softmax;
 mod unary;
 mod window;
 
+use super::prepack::Prepacked;
 use crate::error::{Error, Result};
 use crate::ir::{Node, Op};
 use crate::tensor::Tensor;
@@ -55,7 +57,7 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Softmax(p) => softmax::softmax(p, inputs),
         Op::LogSoftmax(p) => softmax::log_softmax(p, inputs),
         Op::Hardmax(p) => softmax::hardmax(p, inputs),
-        Op::Conv(p) => conv::conv(p, inputs),
+        Op::Conv(p) => conv::conv(p, inputs, None),
         Op::ConvTranspose(p) => conv::conv_transpose(p, inputs),
         Op::Pool(p) => pool::pool(p, inputs, node.outputs.len()),
         Op::GlobalPool(p) => pool::global_pool(p, inputs),
@@ -63,7 +65,7 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::InstanceNormalization(p) => norm::instance_norm(p, inputs),
         Op::LayerNormalization(p) => norm::layer_norm(p, inputs),
         Op::Gemm(p) => matmul::gemm(p, inputs),
-        Op::MatMul(p) => matmul::matmul(p, inputs),
+        Op::MatMul(p) => matmul::matmul(p, inputs, None),
         Op::Einsum(p) => matmul::einsum(p, inputs),
         Op::Reshape(p) => shape::reshape(p, inputs),
         Op::Flatten(p) => shape::flatten(p, inputs),
@@ -103,6 +105,19 @@ pub fn run(node: &Node, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::DequantizeLinear(p) => quant::dequantize(p, inputs),
         Op::Attention(p) => attention::attention(p, inputs),
         Op::ElementwiseChain(p) => chain::chain(p, inputs),
+    }
+}
+
+/// [`run`], with the weights the engine packed for this node when it was compiled.
+pub fn run_prepacked(
+    node: &Node,
+    inputs: &[Option<&Tensor>],
+    packed: Option<&Prepacked>,
+) -> Result<Vec<Tensor>> {
+    match (&node.op, packed) {
+        (Op::Conv(p), Some(w)) => conv::conv(p, inputs, w.conv()),
+        (Op::MatMul(p), Some(w)) => matmul::matmul(p, inputs, w.dense()),
+        _ => run(node, inputs),
     }
 }
 

@@ -76,6 +76,16 @@ fn pool_t<T: Real>(p: &Pool, x: &[T], win: &Window, with_indices: bool) -> (Vec<
     if out_sp == 0 || planes == 0 {
         return (y, idx);
     }
+    if p.kind == PoolKind::Max && !with_indices && win.output[0] == 1 && win.input[0] == 1 {
+        let taps_w: Vec<(usize, usize)> =
+            (0..win.output[2]).map(|o| taps(win, 2, o, false)).collect();
+        let taps_h: Vec<(usize, usize)> =
+            (0..win.output[1]).map(|o| taps(win, 1, o, false)).collect();
+        y.par_chunks_mut(out_sp).enumerate().for_each(|(i, out)| {
+            max_plane_2d(&x[i * in_sp..][..in_sp], win, &taps_h, &taps_w, out)
+        });
+        return (y, idx);
+    }
     let plane = |i: usize, out: &mut [T], ind: Option<&mut [i64]>| {
         pool_plane(
             p,
@@ -165,6 +175,52 @@ fn pool_plane<T: Real>(
                 }
                 o += 1;
             }
+        }
+    }
+}
+
+/// NaN-skipping maximum: NaN only when both are NaN (the general path's rule: NaN taps are
+/// ignored, and a window of only NaNs gives NaN).
+#[inline(always)]
+fn max_skip_nan<T: Real>(a: T, b: T) -> T {
+    if b.is_nan() || (!a.is_nan() && a >= b) {
+        a
+    } else {
+        b
+    }
+}
+
+/// MaxPool of one 2-D plane, separably: first each input row's maxima over the horizontal taps
+/// of every output column, then the maxima of those rows over each output row's vertical taps.
+/// `taps_h` / `taps_w`: the valid taps of each output row / column.
+fn max_plane_2d<T: Real>(
+    x: &[T],
+    w: &Window,
+    taps_h: &[(usize, usize)],
+    taps_w: &[(usize, usize)],
+    out: &mut [T],
+) {
+    let [ih_n, iw_n] = [w.input[1], w.input[2]];
+    let ow_n = w.output[2];
+    let nan = T::of(f64::NAN);
+    let mut rows = vec![nan; ih_n * ow_n];
+    for (row, src) in rows.chunks_exact_mut(ow_n).zip(x.chunks_exact(iw_n)) {
+        for (ow, (r, &(lo, hi))) in row.iter_mut().zip(taps_w).enumerate() {
+            let mut m = nan;
+            for e in lo..hi {
+                m = max_skip_nan(m, src[w.source(2, ow, e) as usize]);
+            }
+            *r = m;
+        }
+    }
+    for (oh, (dst, &(lo, hi))) in out.chunks_exact_mut(ow_n).zip(taps_h).enumerate() {
+        dst.fill(nan);
+        for b in lo..hi {
+            let ih = w.source(1, oh, b) as usize;
+            let src = &rows[ih * ow_n..][..ow_n];
+            dst.iter_mut()
+                .zip(src)
+                .for_each(|(d, &v)| *d = max_skip_nan(*d, v));
         }
     }
 }
