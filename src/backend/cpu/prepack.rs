@@ -30,14 +30,6 @@ impl Prepacked {
             Prepacked::Conv(_) => None,
         }
     }
-
-    /// Bytes of packed weights.
-    pub fn bytes(&self) -> usize {
-        match self {
-            Prepacked::Conv(w) => w.bytes(),
-            Prepacked::Dense(b) => b.bytes(),
-        }
-    }
 }
 
 /// The pre-packed weights of each node of `g` (in node order; `None` where nothing is packed).

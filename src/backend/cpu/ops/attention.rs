@@ -158,20 +158,8 @@ fn run(
                     let (r0, rows) = (blk * ROW_BLOCK, out.len() / dv);
                     scores.clear();
                     scores.resize(rows * skv, 0.0);
-                    let qm = MatRef {
-                        data: &q[oq + r0 * d..],
-                        rows,
-                        cols: d,
-                        rs: d,
-                        cs: 1,
-                    };
-                    let km = MatRef {
-                        data: &kt[ok..],
-                        rows: d,
-                        cols: skv,
-                        rs: skv,
-                        cs: 1,
-                    };
+                    let qm = MatRef::row_major(&q[oq + r0 * d..], rows, d, false);
+                    let km = MatRef::row_major(&kt[ok..], d, skv, false);
                     sgemm(qm, km, scores, skv, scale, false)?;
                     for (i, row) in scores.chunks_mut(skv.max(1)).enumerate() {
                         if let Some(m) = mask {
@@ -189,20 +177,8 @@ fn run(
                         }
                         softmax_row(row);
                     }
-                    let pm = MatRef {
-                        data: scores.as_slice(),
-                        rows,
-                        cols: skv,
-                        rs: skv,
-                        cs: 1,
-                    };
-                    let vm = MatRef {
-                        data: &v[ov..],
-                        rows: skv,
-                        cols: dv,
-                        rs: dv,
-                        cs: 1,
-                    };
+                    let pm = MatRef::row_major(scores.as_slice(), rows, skv, false);
+                    let vm = MatRef::row_major(&v[ov..], skv, dv, false);
                     sgemm(pm, vm, out, dv, 1.0, false)
                 })
         })?;

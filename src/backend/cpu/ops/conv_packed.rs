@@ -4,7 +4,7 @@
 //! a Relu/Clip activation are applied as each output tile is written.
 
 use super::conv::Channels;
-use super::epilogue::{activate, clamp_bounds};
+use super::epilogue::{activate, split_for_gemm};
 use super::gemm::MatRef;
 use super::im2col::im2col_span;
 use super::real::real_vec;
@@ -46,10 +46,6 @@ impl ConvWeights {
             .map(|g| PackedA::new(MatRef::row_major(&w[g * mg * k..][..mg * k], mg, k, false)))
             .collect();
         ConvWeights { groups }
-    }
-
-    pub fn bytes(&self) -> usize {
-        self.groups.iter().map(PackedA::bytes).sum()
     }
 
     /// Checks packed weights against the channels and kernel of this call.
@@ -107,8 +103,7 @@ pub(super) fn conv_f32(
     let xv = real_vec::<f32>(x);
     let bias = b.map(real_vec::<f32>);
     let rv = residual.map(real_vec::<f32>);
-    let clamp = clamp_bounds(ep.activation);
-    let (lo, hi) = clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let ((lo, hi), after) = split_for_gemm(ep.activation);
     // The GEMM writes every element.
     let mut y = buffers::take::<f32>(batch * m * out_sp);
     let pointwise =
@@ -134,7 +129,7 @@ pub(super) fn conv_f32(
             };
             let yg = &mut y[off..off + mg * out_sp];
             sgemm::gemm(wg, cols, yg, out_sp, &out)?;
-            if let (None, Some(act)) = (clamp, ep.activation) {
+            if let Some(act) = after {
                 activate(act, yg)?;
             }
         }

@@ -28,16 +28,20 @@ pub fn activate<T: Real>(act: FusedActivation, y: &mut [T]) -> Result<()> {
     }
 }
 
-/// The bounds of an activation that is a clamp (Relu, Clip), which GEMM kernels apply as they
-/// write; `None` for any other activation.
-pub fn clamp_bounds(act: Option<FusedActivation>) -> Option<(f32, f32)> {
-    match act? {
-        FusedActivation::Unary(crate::ir::UnaryKind::Relu) => Some((0.0, f32::INFINITY)),
-        FusedActivation::Clip { min, max } => Some((
-            min.unwrap_or(f32::NEG_INFINITY),
-            max.unwrap_or(f32::INFINITY),
-        )),
-        FusedActivation::Unary(_) => None,
+/// An activation split for a GEMM kernel: the clamp bounds the kernel applies as it writes (Relu
+/// and Clip are clamps; `-inf, inf` otherwise), and the activation left to apply afterwards.
+pub fn split_for_gemm(act: Option<FusedActivation>) -> ((f32, f32), Option<FusedActivation>) {
+    let open = (f32::NEG_INFINITY, f32::INFINITY);
+    match act {
+        Some(FusedActivation::Unary(crate::ir::UnaryKind::Relu)) => ((0.0, f32::INFINITY), None),
+        Some(FusedActivation::Clip { min, max }) => (
+            (
+                min.unwrap_or(f32::NEG_INFINITY),
+                max.unwrap_or(f32::INFINITY),
+            ),
+            None,
+        ),
+        other => (open, other),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use super::arith::Real as ArithReal;
 use super::broadcast::{broadcast_shapes, broadcast_strides};
-use super::epilogue::{activate, clamp_bounds, finish, residual_input};
+use super::epilogue::{activate, finish, residual_input, split_for_gemm};
 use super::gemm::MatRef;
 use super::real::{compute_type, real_tensor, real_vec, Real};
 use super::{input, opt_input};
@@ -218,8 +218,7 @@ fn matmul_packed(
     let pa = PackedA::new(MatRef::row_major(&av[..rows * k], rows, k, false));
     let bias = bias.map(real_vec::<f32>);
     let res = residual.map(real_vec::<f32>);
-    let clamp = clamp_bounds(ep.activation);
-    let (lo, hi) = clamp.unwrap_or((f32::NEG_INFINITY, f32::INFINITY));
+    let ((lo, hi), after) = split_for_gemm(ep.activation);
     let out = Output {
         bias: bias.as_deref().map_or(Bias::None, Bias::PerCol),
         residual: res.as_deref(),
@@ -229,7 +228,7 @@ fn matmul_packed(
     let mut y = buffers::take::<f32>(rows * n);
     sgemm::gemm(&pa, Rhs::Packed(b), &mut y, n, &out)?;
     pa.release();
-    if let (None, Some(act)) = (clamp, ep.activation) {
+    if let Some(act) = after {
         activate(act, &mut y)?;
     }
     Ok(y)
@@ -336,13 +335,7 @@ impl MatMulPlan {
             y.par_chunks_mut(n)
                 .for_each(|row| row.copy_from_slice(bias));
         }
-        let bm = |off: usize| MatRef {
-            data: &b[off..],
-            rows: k,
-            cols: n,
-            rs: n,
-            cs: 1,
-        };
+        let bm = |off: usize| MatRef::row_major(&b[off..], k, n, false);
         if self.fold_batch || self.offsets.len() == 1 {
             let (oa, ob) = self.offsets[0];
             let rows = if self.fold_batch {
@@ -350,13 +343,7 @@ impl MatMulPlan {
             } else {
                 m
             };
-            let am = MatRef {
-                data: &a[oa..],
-                rows,
-                cols: k,
-                rs: k,
-                cs: 1,
-            };
+            let am = MatRef::row_major(&a[oa..], rows, k, false);
             T::gemm(am, bm(ob), &mut y, n, T::ONE, acc)?;
             return Ok(y);
         }
@@ -364,13 +351,7 @@ impl MatMulPlan {
         y.par_chunks_mut(m * n)
             .zip(&self.offsets)
             .try_for_each(|(out, &(oa, ob))| {
-                let am = MatRef {
-                    data: &a[oa..],
-                    rows: m,
-                    cols: k,
-                    rs: k,
-                    cs: 1,
-                };
+                let am = MatRef::row_major(&a[oa..], m, k, false);
                 T::gemm(am, bm(ob), out, n, T::ONE, acc)
             })?;
         Ok(y)
@@ -381,20 +362,8 @@ impl MatMulPlan {
         let (m, k, n) = (self.m, self.k, self.n);
         let mut y = Vec::with_capacity(self.offsets.len() * m * n);
         for &(oa, ob) in &self.offsets {
-            let am = MatRef {
-                data: &a[oa..],
-                rows: m,
-                cols: k,
-                rs: k,
-                cs: 1,
-            };
-            let bm = MatRef {
-                data: &b[ob..],
-                rows: k,
-                cols: n,
-                rs: n,
-                cs: 1,
-            };
+            let am = MatRef::row_major(&a[oa..], m, k, false);
+            let bm = MatRef::row_major(&b[ob..], k, n, false);
             y.extend(int_product(am, bm));
         }
         y

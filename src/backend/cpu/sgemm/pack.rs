@@ -70,11 +70,6 @@ impl PackedA {
         self.m.div_ceil(MR)
     }
 
-    /// Bytes of packed values.
-    pub fn bytes(&self) -> usize {
-        self.data.len() * 4
-    }
-
     /// Panel `p` from k step `k0` on.
     pub fn panel_from(&self, p: usize, k0: usize) -> &[f32] {
         &self.data[(p * self.k + k0) * MR..(p + 1) * self.k * MR]
@@ -87,30 +82,16 @@ impl PackedA {
 }
 
 impl PackedB {
-    /// Packs a strided view.
+    /// Packs a strided view (constant weights, once, when the engine is compiled).
     pub fn new(b: MatRef<f32>) -> PackedB {
-        if b.cs == 1 {
-            // Rows are contiguous: each panel row is one slice copy.
-            return PackedB::from_rows(b.rows, b.cols, |kk, n0, dst| {
-                dst.copy_from_slice(&b.data[kk * b.rs + n0..][..dst.len()])
-            });
-        }
-        PackedB::from_rows(b.rows, b.cols, |kk, n0, dst| {
+        let (k, n) = (b.rows, b.cols);
+        let fill = |kk: usize, n0: usize, dst: &mut [f32]| {
             for (j, v) in dst.iter_mut().enumerate() {
                 *v = b.data[kk * b.rs + (n0 + j) * b.cs];
             }
-        })
-    }
-
-    /// Packs `B` given row by row: `fill(k, n0, dst)` writes columns `n0 .. n0 + dst.len()` of row
-    /// `k`.
-    pub fn from_rows(
-        k: usize,
-        n: usize,
-        fill: impl Fn(usize, usize, &mut [f32]) + Sync,
-    ) -> PackedB {
+        };
         let len = n.div_ceil(NR) * NR * k;
-        let mut data = buffers::take::<f32>(len + LINE);
+        let mut data = vec![0f32; len + LINE];
         let panels = aligned(&mut data, len);
         if k > 0 && n > 0 {
             let task = |(q, panel): (usize, &mut [f32])| pack_panel(0..k, n, q, &fill, panel);
@@ -124,23 +105,9 @@ impl PackedB {
         PackedB { k, n, data, start }
     }
 
-    pub fn panels(&self) -> usize {
-        self.n.div_ceil(NR)
-    }
-
-    /// Bytes of packed values.
-    pub fn bytes(&self) -> usize {
-        self.data.len() * 4
-    }
-
     /// Panel `q` from k step `k0` on.
     pub fn panel_from(&self, q: usize, k0: usize) -> &[f32] {
         &self.data[self.start..][(q * self.k + k0) * NR..(q + 1) * self.k * NR]
-    }
-
-    /// Hands the buffer to the activation pool (for operands packed per call).
-    pub fn release(self) {
-        buffers::give_back(self.data);
     }
 }
 
