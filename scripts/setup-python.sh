@@ -8,20 +8,7 @@ cd "$(dirname "$0")/.."
 PINS=(onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6)
 VENV=.venv
 
-# True when every pin is installed at exactly its version (read from package metadata, no imports).
-pins_match() {
-  "$VENV/bin/python" - "${PINS[@]}" <<'PY'
-import sys
-from importlib.metadata import version, PackageNotFoundError
-for pin in sys.argv[1:]:
-    name, want = pin.split("==")
-    try:
-        if version(name) != want:
-            sys.exit(1)
-    except PackageNotFoundError:
-        sys.exit(1)
-PY
-}
+. scripts/lib/pins.sh
 
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"

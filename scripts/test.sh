@@ -9,6 +9,10 @@ step() { printf '\n==> %s\n' "$*"; }
 step "python venv (onnx, onnxruntime, numpy; pinned)"
 scripts/setup-python.sh
 
+step "NVRTC and the CUDA headers (pinned wheels): tests/gpu_nvrtc.rs compiles every kernel, no GPU needed"
+scripts/setup-cuda.sh
+eval "$(scripts/setup-cuda.sh --print-env)"
+
 step "ONNX node conformance data"
 scripts/onnx-node-tests.sh
 

@@ -317,7 +317,7 @@ fn fp16_build_reports_its_accuracy_cost_and_runs() {
         "{t}"
     );
     assert!(
-        t.contains("fp16 accuracy vs fp32 (seeded inputs): 'y' relative L2"),
+        t.contains("fp16 accuracy vs fp32 (seeded inputs, fp16 run on cpu): 'y' relative L2"),
         "{t}"
     );
     let o = rtforge(&["inspect", &plan]);

@@ -272,3 +272,55 @@ fn bench_refuses_bad_options_before_running() {
         assert!(text(&o).contains(needle), "{needle}: {}", text(&o));
     }
 }
+
+/// `--fp16` adds an FP16 run of every backend with FP16 kernels, checked against the FP32
+/// reference at the FP16 tolerance; `--streams 2` queries from two sessions at once and the report
+/// says so; the speedup table points at where the baseline is measured against onnxruntime.
+#[test]
+fn bench_fp16_runs_and_streams_are_reported() {
+    let d = tmp_dir("cli_bench_fp16_streams");
+    let m = write_model(&d, "add.onnx", &tiny::add_model());
+    let report = d.join("r.json");
+    let mut args = vec![
+        "bench",
+        "--onnx",
+        &m,
+        "--threads",
+        "1",
+        "--fp16",
+        "--streams",
+        "2",
+        "--report",
+    ];
+    args.push(report.to_str().unwrap());
+    args.extend(SHORT);
+    let o = rtforge(&args);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    for line in [
+        "on cpu fp32, cpu fp16;",
+        "Run: cpu fp16, batch 2, 1 CPU thread(s), 2 stream(s)",
+        "Output check vs cpu fp32 -O0: passed",
+        "tolerance 1e-2",
+        "docs/performance.md",
+    ] {
+        assert!(t.contains(line), "missing {line:?} in:\n{t}");
+    }
+    let j = read_json(&report);
+    let runs: Vec<(String, u64)> = j["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["precision"].as_str().unwrap().to_string(),
+                r["streams"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(runs, [("fp32".to_string(), 2), ("fp16".to_string(), 2)]);
+    assert!(j["speedups"][1]["speedup_vs_cpu_fp32"].as_f64().unwrap() > 0.0);
+
+    let o = rtforge(&["bench", "--onnx", &m, "--streams", "0"]);
+    assert!(!o.status.success() && text(&o).contains("--streams must be at least 1"));
+}

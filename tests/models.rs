@@ -22,7 +22,7 @@ const MAX_REL_L2: f64 = 1e-4;
 fn check_model(stem: &str, loose: &[(&str, f64)]) {
     let reference = load_reference(stem).unwrap_or_else(|e| panic!("{stem}: {e}"));
     let model = load_model(&reference.model).unwrap_or_else(|e| panic!("{stem}: load: {e}"));
-    let mut session = Session::new(&model, "cpu", &CompileOptions { threads: Some(2) })
+    let mut session = Session::new(&model, "cpu", &CompileOptions::with_threads(Some(2)))
         .unwrap_or_else(|e| panic!("{stem}: compile: {e}"));
     let feed: HashMap<String, Tensor> = reference.inputs.iter().cloned().collect();
     let got = session

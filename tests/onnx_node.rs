@@ -45,7 +45,7 @@ fn run_case(dir: &Path) -> Outcome {
         }
         Err(e) => return Outcome::Fail(format!("load: {e}")),
     };
-    let mut session = match Session::new(&model, "cpu", &CompileOptions { threads: Some(2) }) {
+    let mut session = match Session::new(&model, "cpu", &CompileOptions::with_threads(Some(2))) {
         Ok(s) => s,
         Err(e) => return Outcome::Fail(format!("compile: {e}")),
     };

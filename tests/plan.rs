@@ -92,7 +92,7 @@ fn round_trip(stem: &str, shapes: Shapes) {
         "{stem}"
     );
 
-    let mut session = Session::from_plan(&loaded, "cpu", &CompileOptions { threads: Some(2) })
+    let mut session = Session::from_plan(&loaded, "cpu", &CompileOptions::with_threads(Some(2)))
         .unwrap_or_else(|e| panic!("{stem}: session: {e}"));
     let feed: HashMap<String, Tensor> = reference.inputs.iter().cloned().collect();
     let got = session

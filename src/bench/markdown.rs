@@ -24,6 +24,9 @@ pub fn to_markdown(r: &BenchReport, chart: Option<&str>) -> String {
             s.backend, s.precision, s.batch, s.median_ms, s.p90_ms, s.throughput_qps
         ));
     }
+    if r.speedups.iter().any(|s| s.speedup.is_some()) {
+        md.push_str(&format!("\n{}\n", super::speedup::BASELINE_NOTE));
+    }
     if let Some(c) = chart {
         md.push_str(&format!("\n![median latency per run, ms]({c})\n"));
     }
@@ -192,6 +195,7 @@ mod tests {
             precision: "fp32".into(),
             batch: 1,
             threads: 2,
+            streams: 1,
         };
         let run = RunReport::new(
             setup,

@@ -20,6 +20,8 @@ pub struct RunSetup {
     pub batch: usize,
     /// CPU worker threads the engine was compiled with.
     pub threads: usize,
+    /// Sessions that queried concurrently (`--streams`).
+    pub streams: usize,
 }
 
 /// The measured result of one backend × precision run.
@@ -112,8 +114,8 @@ impl RunReport {
         };
         let mut out = vec![
             format!(
-                "Run: {b} {}, batch {}, {} CPU thread(s)",
-                self.setup.precision, self.setup.batch, self.setup.threads
+                "Run: {b} {}, batch {}, {} CPU thread(s), {} stream(s)",
+                self.setup.precision, self.setup.batch, self.setup.threads, self.setup.streams
             ),
             format!(
                 "Warmup completed {} queries over {:.0} ms",
@@ -175,6 +177,7 @@ impl RunReport {
             "precision": self.setup.precision,
             "batch": self.setup.batch,
             "threads": self.setup.threads,
+            "streams": self.setup.streams,
             "queries": self.queries(),
             "latency_ms": stats_json(&self.latency),
             "throughput_qps": num(self.throughput_qps()),
@@ -245,6 +248,7 @@ mod tests {
             precision: "fp32".into(),
             batch: 1,
             threads: 2,
+            streams: 1,
         }
     }
 

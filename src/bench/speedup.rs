@@ -8,6 +8,10 @@ use serde_json::{json, Value};
 /// The run every speedup is measured against.
 pub const BASELINE: (&str, &str) = ("cpu", "fp32");
 
+/// Where the baseline itself is measured against a strong peer, so a speedup over it is read
+/// against onnxruntime and not against a slow CPU path.
+pub const BASELINE_NOTE: &str = "The cpu fp32 baseline's standing against onnxruntime and tract on the same models is in docs/performance.md.";
+
 /// One row of the table.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SpeedupRow {
@@ -77,6 +81,8 @@ pub fn table_text(rows: &[SpeedupRow], threads: usize) -> String {
         out.push(
             "(no cpu fp32 run to compare with: add cpu to --backend for a speedup column)".into(),
         );
+    } else {
+        out.push(BASELINE_NOTE.into());
     }
     out.join("\n")
 }
@@ -103,6 +109,7 @@ mod tests {
             precision: "fp32".into(),
             batch: 1,
             threads: 2,
+            streams: 1,
         };
         RunReport::new(
             setup,

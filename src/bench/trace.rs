@@ -3,6 +3,7 @@
 //! backend has no transfers and does not time compute apart from the call). `--export-times` writes
 //! it in trtexec's `--exportTimes` JSON shape.
 
+use crate::backend::StageTimes;
 use crate::error::{Error, Result};
 use serde_json::{json, Value};
 use std::path::Path;
@@ -46,6 +47,31 @@ impl QueryTrace {
             h2d: None,
             compute: None,
             d2h: None,
+        }
+    }
+
+    /// A query of a device backend: the host span, and the stage durations its events measured,
+    /// laid back to back ending where the host saw the outputs (the events give durations; where
+    /// each sits in host time is not measured, and the host's own work before and after lies
+    /// outside them). Enqueue is the host span: the call returns when the query is done.
+    pub fn with_stages(start_ms: f64, end_ms: f64, t: &StageTimes) -> QueryTrace {
+        let d2h = Span {
+            start_ms: end_ms - t.d2h_ms,
+            end_ms,
+        };
+        let compute = Span {
+            start_ms: d2h.start_ms - t.compute_ms,
+            end_ms: d2h.start_ms,
+        };
+        let h2d = Span {
+            start_ms: compute.start_ms - t.h2d_ms,
+            end_ms: compute.start_ms,
+        };
+        QueryTrace {
+            h2d: Some(h2d),
+            compute: Some(compute),
+            d2h: Some(d2h),
+            ..QueryTrace::host_only(start_ms, end_ms)
         }
     }
 
@@ -100,10 +126,17 @@ impl Trace {
         }
     }
 
-    /// From the first query's start to the last query's end (trtexec's "Total Host Walltime").
+    /// From the first query's start to the last query's end (trtexec's "Total Host Walltime"),
+    /// over every stream.
     pub fn walltime_ms(&self) -> f64 {
-        match (self.queries.first(), self.queries.last()) {
-            (Some(f), Some(l)) => l.host.end_ms - f.host.start_ms,
+        let start = self
+            .queries
+            .iter()
+            .map(|q| q.host.start_ms)
+            .reduce(f64::min);
+        let end = self.queries.iter().map(|q| q.host.end_ms).reduce(f64::max);
+        match (start, end) {
+            (Some(s), Some(e)) => e - s,
             _ => 0.0,
         }
     }

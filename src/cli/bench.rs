@@ -9,6 +9,7 @@ use super::progress::ProgressLine;
 use crate::backend::{self, CompileOptions};
 use crate::bench::inputs::{check_shape_names, parse_shapes, synthesize};
 use crate::bench::profile::LayerProfile;
+use crate::bench::runner::Concurrency;
 use crate::bench::{
     check, markdown, runner, speedup, stats, BenchReport, CheckOutcome, Limits, RunReport, RunSetup,
 };
@@ -61,6 +62,38 @@ pub struct BenchArgs {
     /// CPU worker threads (default: one per logical core).
     #[arg(long, help_heading = "System")]
     pub threads: Option<usize>,
+    /// Also run each backend that has FP16 kernels in FP16 (the graph rewritten as
+    /// `rtforge build --fp16` does), next to its FP32 run (trtexec: --fp16).
+    #[arg(long, help_heading = "Build")]
+    pub fp16: bool,
+    /// GPU: keep FP32 GEMMs and convolutions off TF32 tensor cores (trtexec: --noTF32).
+    #[arg(long = "no-tf32", alias = "noTF32", help_heading = "Build")]
+    pub no_tf32: bool,
+    /// GPU: capture each stream's work as a CUDA graph and replay it (trtexec: --useCudaGraph).
+    #[arg(
+        long = "use-cuda-graph",
+        alias = "useCudaGraph",
+        help_heading = "Inference"
+    )]
+    pub use_cuda_graph: bool,
+    /// Sessions querying concurrently, one host thread and (GPU) one stream each
+    /// (trtexec: --infStreams).
+    #[arg(
+        long,
+        alias = "infStreams",
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Inference"
+    )]
+    pub streams: usize,
+    /// GPU: leave inputs and outputs on the device: no host-device copies in the timed queries
+    /// (trtexec: --noDataTransfers). The output check still runs one query with copies.
+    #[arg(
+        long = "no-data-transfers",
+        alias = "noDataTransfers",
+        help_heading = "Inference"
+    )]
+    pub no_data_transfers: bool,
 
     /// Run untimed queries for this many milliseconds first (trtexec: --warmUp).
     #[arg(
@@ -138,11 +171,14 @@ pub fn run(a: BenchArgs) -> Result<()> {
     if a.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
+    if a.streams == 0 {
+        bail!("--streams must be at least 1");
+    }
     let (spec, default_run) = model_spec(&a)?;
     let asked = backends_asked(&a.backend)?;
     let threads = a.threads.unwrap_or_else(num_cpus::get);
 
-    let model = BenchModel::open(&spec, a.batch, a.opt_level)?;
+    let mut model = BenchModel::open(&spec, a.batch, a.opt_level)?;
     let backends = match (asked.is_empty(), default_run) {
         (false, _) => asked,
         (true, true) => backend::available()
@@ -151,6 +187,12 @@ pub fn run(a: BenchArgs) -> Result<()> {
             .collect(),
         (true, false) => vec![model.default_backend().to_string()],
     };
+    // The default run (no model) shows every backend's FP16 too, except the CPU's, whose FP16 is
+    // f16 storage around f32 arithmetic and only asked for explicitly.
+    let runs = plan_runs(&backends, model.precision(), a.fp16, default_run)?;
+    if runs.iter().any(|(_, p)| p != model.precision()) {
+        model.enable_fp16()?;
+    }
     let infos = model.inputs();
     let shapes = a
         .shapes
@@ -163,10 +205,11 @@ pub fn run(a: BenchArgs) -> Result<()> {
         .with_context(|| format!("{spec}: cannot make random inputs for this model"))?;
     let batch = batch_of(&infos, &feed);
 
+    let shown_runs: Vec<String> = runs.iter().map(|(b, p)| format!("{b} {p}")).collect();
     println!(
         "rtforge bench: {spec} (batch {batch}, {}) on {}; {threads} CPU thread(s), {} logical cores",
         model.describe(),
-        backends.join(", "),
+        shown_runs.join(", "),
         num_cpus::get()
     );
     println!(
@@ -192,18 +235,26 @@ pub fn run(a: BenchArgs) -> Result<()> {
         shown.join("; ")
     );
 
-    let opts = CompileOptions { threads: a.threads };
-    let precision = model.precision().to_string();
+    let opts = CompileOptions {
+        threads: a.threads,
+        tf32: !a.no_tf32,
+        cuda_graph: a.use_cuda_graph,
+        arch: None,
+    };
+    let how = Concurrency {
+        streams: a.streams,
+        transfers: !a.no_data_transfers,
+    };
     let mut reference: Option<Vec<(String, Tensor)>> = None;
     let mut results: Vec<RunReport> = vec![];
-    for name in &backends {
+    for (name, precision) in &runs {
         let mut session = model
-            .session(name, &opts)
-            .with_context(|| format!("compiling {spec} for {name}"))?;
+            .session(name, precision, &opts)
+            .with_context(|| format!("compiling {spec} for {name} {precision}"))?;
         let outputs = session
             .run(&feed)
             .with_context(|| format!("running {spec} on {name}"))?;
-        let check = if model.is_reference(name) {
+        let check = if model.is_reference(name, precision) {
             CheckOutcome::Skipped(format!(
                 "this run is the {} reference itself: nothing to check it against",
                 model.reference_label()
@@ -220,18 +271,21 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 model.reference_label(),
                 &outputs,
                 want,
-                check::tolerance_for(&precision),
+                check::tolerance_for(precision),
             )
         };
         drop(outputs);
         let mut progress = ProgressLine::new(&format!("{name} {precision}"));
-        let trace = runner::measure(&mut session, &feed, &limits, &mut |p| progress.update(p))?;
+        let trace = runner::measure(&mut session, &feed, &limits, how, &mut |p| {
+            progress.update(p)
+        })?;
         progress.finish();
         let setup = RunSetup {
             backend: name.clone(),
             precision: precision.clone(),
             batch,
             threads,
+            streams: a.streams,
         };
         let report = RunReport::new(
             setup,
@@ -304,6 +358,32 @@ fn print_profile(
         None => println!("\n(--dump-profile: runs executed different layers; no average)"),
     }
     Ok(())
+}
+
+/// The (backend, precision) runs: each backend in the loaded precision, then in FP16 where asked
+/// (`fp16`, or the default run for GPU backends) and the backend has FP16 kernels.
+fn plan_runs(
+    backends: &[String],
+    loaded: &str,
+    fp16: bool,
+    default_run: bool,
+) -> Result<Vec<(String, String)>> {
+    let mut runs = vec![];
+    for name in backends {
+        runs.push((name.clone(), loaded.to_string()));
+        if loaded == "fp16" || !(fp16 || (default_run && name != "cpu")) {
+            continue;
+        }
+        let has_fp16 = backend::named(name)?
+            .precisions()
+            .contains(&crate::plan::Precision::Fp16);
+        if has_fp16 {
+            runs.push((name.clone(), "fp16".to_string()));
+        } else if fp16 {
+            println!("note: backend {name} has no FP16 kernels; it runs in {loaded} only");
+        }
+    }
+    Ok(runs)
 }
 
 /// The model to load and whether this is the default run (no model given).

@@ -20,6 +20,8 @@ pub struct BenchModel {
     loaded: Loaded,
     /// The optimized graph of a model file or zoo model (`None` for a plan: it already is).
     optimized: Option<Model>,
+    /// The optimized graph rewritten to FP16, once an FP16 run is asked for.
+    half: Option<Model>,
     opt_level: u8,
     precision: String,
 }
@@ -51,9 +53,28 @@ impl BenchModel {
         Ok(BenchModel {
             loaded,
             optimized,
+            half: None,
             opt_level,
             precision,
         })
+    }
+
+    /// Makes the FP16 graph `--fp16` runs measure: the optimized graph through the same rewrite as
+    /// `rtforge build --fp16`. A plan's precision was set when it was built.
+    pub fn enable_fp16(&mut self) -> Result<()> {
+        if self.half.is_some() {
+            return Ok(());
+        }
+        let Some(m) = &self.optimized else {
+            bail!(
+                "--fp16: a plan runs in the precision it was built with ({}); build an FP16 plan with rtforge build --fp16",
+                self.precision
+            );
+        };
+        let mut half = m.clone();
+        crate::precision::fp16::convert(&mut half.graph).context("rewriting the graph to FP16")?;
+        self.half = Some(half);
+        Ok(())
     }
 
     /// The graph that is measured.
@@ -74,6 +95,7 @@ impl BenchModel {
         index_bounds(&self.loaded.model().graph)
     }
 
+    /// The precision of the graph as loaded: a plan's, or fp32.
     pub fn precision(&self) -> &str {
         &self.precision
     }
@@ -96,20 +118,33 @@ impl BenchModel {
         }
     }
 
-    /// A session of the measured graph on `backend`.
-    pub fn session(&self, backend: &str, opts: &CompileOptions) -> crate::Result<Session> {
+    /// A session of the measured graph on `backend`, in `precision` (the loaded precision, or
+    /// fp16 after [`BenchModel::enable_fp16`]).
+    pub fn session(
+        &self,
+        backend: &str,
+        precision: &str,
+        opts: &CompileOptions,
+    ) -> crate::Result<Session> {
+        if precision != self.precision {
+            let half = self.half.as_ref().filter(|_| precision == "fp16");
+            return match half {
+                Some(m) => Session::new(m, backend, opts),
+                None => Err(crate::Error::Other(format!(
+                    "no {precision} graph of this model to run"
+                ))),
+            };
+        }
         match &self.optimized {
             Some(m) => Session::new(m, backend, opts),
             None => self.loaded.session(Some(backend), opts),
         }
     }
 
-    /// True when a run on `backend` would be the reference itself (cpu, FP32, on the reference
-    /// graph), so checking it against the reference would prove nothing.
-    pub fn is_reference(&self, backend: &str) -> bool {
-        backend == "cpu"
-            && self.precision == FP32
-            && (self.optimized.is_none() || self.opt_level == 0)
+    /// True when a run on `backend` in `precision` would be the reference itself (cpu, FP32, on
+    /// the reference graph), so checking it against the reference would prove nothing.
+    pub fn is_reference(&self, backend: &str, precision: &str) -> bool {
+        backend == "cpu" && precision == FP32 && (self.optimized.is_none() || self.opt_level == 0)
     }
 
     /// What the reference is, for the check line: `cpu fp32 -O0` or `cpu fp32 (the plan's graph)`.

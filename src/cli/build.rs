@@ -43,9 +43,17 @@ pub struct BuildArgs {
         help_heading = "Build"
     )]
     pub opt_level: u8,
-    /// Build an FP16 plan (no backend has FP16 kernels yet: refused with an error).
+    /// Build an FP16 plan: f16 weights and activations, with the accuracy cost measured against
+    /// FP32 (cpu: f16 storage, f32 arithmetic; cuda: tensor cores).
     #[arg(long, help_heading = "Build")]
     pub fp16: bool,
+    /// GPU: keep FP32 GEMMs and convolutions off TF32 tensor cores (trtexec: --noTF32).
+    #[arg(long = "no-tf32", alias = "noTF32", help_heading = "Build")]
+    pub no_tf32: bool,
+    /// GPU: compile the kernels for this architecture (sm_80, sm_86, sm_89, sm_90) instead of the
+    /// device's, so a plan builds on a machine without a GPU.
+    #[arg(long, value_name = "sm_XY", help_heading = "Build")]
+    pub arch: Option<String>,
     /// Fixed input shapes, NAME:1x3x224x224,NAME2:8x128 (trtexec: --shapes). The plan accepts
     /// exactly these shapes, and their symbolic dims become these numbers throughout the graph.
     #[arg(long, value_name = "NAME:DIMS,...", help_heading = "Build")]
@@ -132,6 +140,8 @@ pub fn run(a: BuildArgs, verbose: u8) -> Result<()> {
         source: a.onnx.clone(),
         batch: a.batch,
         threads: a.threads,
+        no_tf32: a.no_tf32,
+        arch: a.arch.clone(),
     };
     let (plan, report) =
         plan::build(model, &req).with_context(|| format!("building {}", a.onnx))?;
@@ -187,6 +197,10 @@ fn summary_json(
                 Err(why) => json!({"not_measured": why}),
             },
         })),
+        "fp16_measured_on": r.fp16.as_ref().map(|_| &r.fp16_measured_on),
+        "device": plan.fingerprint.device_name,
+        "compute_capability": plan.fingerprint.compute_capability,
+        "not_checked_here": r.unverified,
         "bytes": size,
         "seconds": secs,
     })
@@ -249,8 +263,8 @@ fn summary_text(
                 for e in errs {
                     let _ = writeln!(
                         s,
-                        "  fp16 accuracy vs fp32 (seeded inputs): '{}' relative L2 {:.3e}, max abs {:.3e}",
-                        e.name, e.rel_l2, e.max_abs
+                        "  fp16 accuracy vs fp32 (seeded inputs, fp16 run on {}): '{}' relative L2 {:.3e}, max abs {:.3e}",
+                        r.fp16_measured_on, e.name, e.rel_l2, e.max_abs
                     );
                 }
             }
@@ -276,6 +290,17 @@ fn summary_text(
             let mark = if a != b { "  *" } else { "" };
             let _ = writeln!(s, "    {op:<24} {b} -> {a}{mark}");
         }
+    }
+    if let Some(a) = &plan.fingerprint.compute_capability {
+        let on = plan
+            .fingerprint
+            .device_name
+            .as_deref()
+            .unwrap_or("no device");
+        let _ = writeln!(s, "  kernels: compute capability {a} ({on})");
+    }
+    if let Some(why) = &r.unverified {
+        let _ = writeln!(s, "  not checked here: {why}");
     }
     let _ = writeln!(s, "  plan: {} in {secs:.2} s", human_bytes(size as usize));
     s

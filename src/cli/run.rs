@@ -54,8 +54,10 @@ pub fn run(a: RunArgs) -> Result<()> {
     if a.threads == Some(0) {
         bail!("--threads must be at least 1");
     }
-    let mut session =
-        loaded.session(a.backend.as_deref(), &CompileOptions { threads: a.threads })?;
+    let mut session = loaded.session(
+        a.backend.as_deref(),
+        &CompileOptions::with_threads(a.threads),
+    )?;
     let infos = session.inputs().to_vec();
     let mut shapes = a
         .shapes

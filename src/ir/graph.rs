@@ -116,6 +116,19 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// An input error unless `given` tensors are as many as the graph's inputs.
+    pub fn check_input_count(&self, given: usize) -> Result<()> {
+        if given == self.inputs.len() {
+            return Ok(());
+        }
+        Err(Error::Input(format!(
+            "graph '{}' takes {} inputs, {} given",
+            self.name,
+            self.inputs.len(),
+            given
+        )))
+    }
+
     pub fn value(&self, v: ValueId) -> &ValueInfo {
         &self.values[v.0]
     }

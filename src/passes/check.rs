@@ -43,7 +43,7 @@ pub fn inputs(m: &Model) -> HashMap<String, Tensor> {
 
 /// Runs `m` on the CPU backend.
 pub fn run(m: &Model, feed: &HashMap<String, Tensor>) -> Vec<(String, Tensor)> {
-    let mut s = Session::new(m, "cpu", &CompileOptions { threads: Some(2) }).expect("compiles");
+    let mut s = Session::new(m, "cpu", &CompileOptions::with_threads(Some(2))).expect("compiles");
     s.run(feed).expect("runs")
 }
 

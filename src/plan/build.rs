@@ -28,6 +28,10 @@ pub struct BuildRequest {
     pub source: String,
     pub batch: Option<usize>,
     pub threads: Option<usize>,
+    /// GPU: no TF32 tensor cores for FP32 (`--no-tf32`).
+    pub no_tf32: bool,
+    /// GPU: the architecture to compile for (`--arch sm_90`), so a plan builds without a GPU.
+    pub arch: Option<String>,
 }
 
 impl BuildRequest {
@@ -41,6 +45,8 @@ impl BuildRequest {
             source: source.to_string(),
             batch: None,
             threads: None,
+            no_tf32: false,
+            arch: None,
         }
     }
 }
@@ -60,6 +66,11 @@ pub struct BuildReport {
     /// For an FP16 build: what the rewrite did, and the accuracy cost against the FP32 graph on
     /// seeded inputs (or why it could not be measured).
     pub fp16: Option<(Fp16Report, std::result::Result<Vec<OutputError>, String>)>,
+    /// The backend the FP16 graph ran on for that measurement: the plan's, or cpu where the
+    /// plan's backend cannot run here.
+    pub fp16_measured_on: String,
+    /// What could not be checked on this machine (a GPU plan built without the GPU).
+    pub unverified: Option<String>,
     pub elapsed: Duration,
 }
 
@@ -69,6 +80,7 @@ fn fp16_accuracy(
     reference: &Model,
     half: &Model,
     profile: &Profile,
+    backend: &str,
     threads: Option<usize>,
 ) -> std::result::Result<Vec<OutputError>, String> {
     let g = &reference.graph;
@@ -79,7 +91,7 @@ fn fp16_accuracy(
         .map(|p| (p.name.clone(), p.opt.clone()))
         .collect();
     let feed = synthesize(&infos, &shapes, &index_bounds(g), 0).map_err(|e| e.to_string())?;
-    measure(reference, half, &feed, threads).map_err(|e| e.to_string())
+    measure(reference, half, backend, &feed, threads).map_err(|e| e.to_string())
 }
 
 fn count_nodes(g: &Graph) -> usize {
@@ -97,8 +109,9 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
             req.opt_level
         )));
     }
-    // Building needs the backend here: its compile step is part of the build.
-    let b = backend::by_name(&req.backend)?;
+    // The backend checks the model compiles (on its device where there is one) as part of the
+    // build; a GPU backend given an architecture builds its kernels without a device.
+    let b = backend::named(&req.backend)?;
     if !b.precisions().contains(&req.precision) {
         let have: Vec<&str> = b.precisions().iter().map(|p| p.name()).collect();
         return Err(Error::Backend {
@@ -117,6 +130,11 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
     let nodes_before = count_nodes(&model.graph);
     let ops_before = model.graph.op_counts();
     let passes = PassManager::for_level(req.opt_level).run(&mut model.graph)?;
+    let fp16_measured_on = if b.available().is_ok() {
+        req.backend.clone()
+    } else {
+        "cpu".to_string()
+    };
     let fp16 = match req.precision {
         Precision::Fp32 => None,
         Precision::Fp16 => {
@@ -124,34 +142,50 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
             let report = fp16::convert(&mut model.graph)?;
             Some((
                 report,
-                fp16_accuracy(&reference, &model, &req.profile, req.threads),
+                fp16_accuracy(
+                    &reference,
+                    &model,
+                    &req.profile,
+                    &fp16_measured_on,
+                    req.threads,
+                ),
             ))
         }
     };
     let nodes_after = count_nodes(&model.graph);
     let ops_after = model.graph.op_counts();
-    b.compile(&model, &CompileOptions { threads: Some(1) })?;
+    let artifacts = b.plan_artifacts(
+        &model,
+        &CompileOptions {
+            threads: Some(1),
+            tf32: !req.no_tf32,
+            cuda_graph: false,
+            arch: req.arch.clone(),
+        },
+    )?;
     let plan = Plan {
         model,
         fingerprint: Fingerprint {
             rtforge: crate::VERSION.to_string(),
             backend: req.backend.clone(),
             precision: req.precision,
-            device_name: None,
-            compute_capability: None,
+            device_name: artifacts.device_name,
+            compute_capability: artifacts.compute_capability,
         },
         build: BuildOptions {
             source: req.source.clone(),
             batch: req.batch,
             opt_level: req.opt_level,
             threads: req.threads,
+            no_tf32: req.no_tf32,
+            arch: req.arch.clone(),
         },
         profiles: if req.profile.inputs.is_empty() {
             vec![]
         } else {
             vec![req.profile.clone()]
         },
-        payloads: BTreeMap::new(),
+        payloads: artifacts.payloads,
     };
     let report = BuildReport {
         nodes_before,
@@ -161,6 +195,8 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
         ops_after,
         bound_inputs,
         fp16,
+        fp16_measured_on,
+        unverified: artifacts.unverified,
         elapsed: start.elapsed(),
     };
     Ok((plan, report))
@@ -205,7 +241,9 @@ mod tests {
                 source: "m.onnx".into(),
                 batch: None,
                 opt_level: 1,
-                threads: Some(2)
+                threads: Some(2),
+                no_tf32: false,
+                arch: None,
             }
         );
         assert_eq!(plan.profiles, vec![req.profile.clone()]);

@@ -92,6 +92,12 @@ pub struct BuildOptions {
     /// Worker threads a session uses when the caller does not say (`None`: one per core).
     #[serde(default)]
     pub threads: Option<usize>,
+    /// GPU: TF32 tensor cores were turned off (`--no-tf32`); sessions of the plan keep them off.
+    #[serde(default)]
+    pub no_tf32: bool,
+    /// GPU: the architecture named with `--arch` (`sm_90`); `None`: the build machine's device.
+    #[serde(default)]
+    pub arch: Option<String>,
 }
 
 /// An optimized model with everything needed to run it without the ONNX file.
@@ -176,6 +182,12 @@ impl Plan {
         if self.fingerprint.precision == Precision::Fp16 {
             cmd += " --fp16";
         }
+        if b.no_tf32 {
+            cmd += " --no-tf32";
+        }
+        if let Some(a) = &b.arch {
+            cmd += &format!(" --arch {a}");
+        }
         if let Some(p) = self.profiles.first() {
             cmd += &p.to_flags();
         }
@@ -240,6 +252,8 @@ mod tests {
                 batch: Some(4),
                 opt_level: 2,
                 threads: None,
+                no_tf32: false,
+                arch: None,
             },
             profiles: vec![],
             payloads: BTreeMap::new(),

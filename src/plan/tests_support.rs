@@ -55,6 +55,8 @@ pub fn plan_of(model: Model) -> Plan {
             batch: None,
             opt_level: 3,
             threads: None,
+            no_tf32: false,
+            arch: None,
         },
         profiles: vec![],
         payloads: BTreeMap::new(),

@@ -1,5 +1,6 @@
-//! The accuracy cost of a reduced-precision build: both graphs run on the CPU backend on the same
-//! seeded inputs, and each output of the candidate is compared with the reference's.
+//! The accuracy cost of a reduced-precision build: the reference graph runs on the CPU backend, the
+//! candidate on the backend it is built for, both on the same seeded inputs, and each output of the
+//! candidate is compared with the reference's.
 
 use crate::backend::CompileOptions;
 use crate::error::{Error, Result};
@@ -17,16 +18,18 @@ pub struct OutputError {
     pub max_abs: f64,
 }
 
-/// Runs `reference` and `candidate` on `feed` and compares their outputs pairwise.
+/// Runs `reference` on the CPU and `candidate` on `backend` on `feed`, and compares their outputs
+/// pairwise.
 pub fn measure(
     reference: &Model,
     candidate: &Model,
+    backend: &str,
     feed: &HashMap<String, Tensor>,
     threads: Option<usize>,
 ) -> Result<Vec<OutputError>> {
-    let opts = CompileOptions { threads };
+    let opts = CompileOptions::with_threads(threads);
     let r = Session::new(reference, "cpu", &opts)?.run(feed)?;
-    let c = Session::new(candidate, "cpu", &opts)?.run(feed)?;
+    let c = Session::new(candidate, backend, &opts)?.run(feed)?;
     r.iter()
         .zip(&c)
         .map(|((name, a), (_, b))| {

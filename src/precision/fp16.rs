@@ -155,7 +155,7 @@ mod tests {
         assert_eq!(half.graph.name_of(out), "out");
         assert_eq!(half.graph.value(out).dtype, Some(DType::F32));
         let feed = check::inputs(&m);
-        let errs = measure(&m, &half, &feed, Some(2)).unwrap();
+        let errs = measure(&m, &half, "cpu", &feed, Some(2)).unwrap();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].rel_l2 > 0.0 && errs[0].rel_l2 < 1e-2, "{errs:?}");
     }

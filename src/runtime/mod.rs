@@ -3,7 +3,7 @@
 //! before anything runs, and returns named outputs. A session made from a [`Plan`] also holds the
 //! plan's shape profiles and refuses inputs outside them.
 
-use crate::backend::{self, CompileOptions, Engine, LayerTime};
+use crate::backend::{self, CompileOptions, Engine, LayerTime, StageTimes};
 use crate::error::{Error, Result};
 use crate::ir::{Dim, Model, ValueInfo};
 use crate::plan::{check_profiles, Plan, Profile};
@@ -11,7 +11,9 @@ use crate::tensor::Tensor;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// A model compiled for one backend, ready to run.
+/// A model compiled for one backend, ready to run. Clones share the engine: each runs its own
+/// queries, concurrently with the others where the backend can (one stream each on a GPU).
+#[derive(Clone)]
 pub struct Session {
     engine: Arc<dyn Engine>,
     inputs: Vec<ValueInfo>,
@@ -23,15 +25,18 @@ pub struct Session {
 impl Session {
     /// Compiles `model` on the named backend.
     pub fn new(model: &Model, backend: &str, opts: &CompileOptions) -> Result<Session> {
-        let b = backend::by_name(backend)?;
-        let engine = b.compile(model, opts)?;
+        let engine = backend::by_name(backend)?.compile(model, opts)?;
+        Ok(Session::of_engine(model, engine))
+    }
+
+    fn of_engine(model: &Model, engine: Arc<dyn Engine>) -> Session {
         let g = &model.graph;
-        Ok(Session {
+        Session {
             engine,
             inputs: g.inputs.iter().map(|&v| g.value(v).clone()).collect(),
             outputs: g.outputs.iter().map(|&v| g.value(v).clone()).collect(),
             profiles: vec![],
-        })
+        }
     }
 
     /// Compiles a plan on the named backend. The plan must have been built for that backend, in a
@@ -53,8 +58,11 @@ impl Session {
         }
         let opts = CompileOptions {
             threads: opts.threads.or(plan.build.threads),
+            tf32: opts.tf32 && !plan.build.no_tf32,
+            ..opts.clone()
         };
-        let mut s = Session::new(&plan.model, backend, &opts)?;
+        let engine = b.compile_plan(&plan.model, &plan.payloads, &opts)?;
+        let mut s = Session::of_engine(&plan.model, engine);
         s.profiles = plan.profiles.clone();
         Ok(s)
     }
@@ -86,12 +94,27 @@ impl Session {
     pub fn run(&mut self, inputs: &HashMap<String, Tensor>) -> Result<Vec<(String, Tensor)>> {
         let ordered = self.bind(inputs)?;
         let outs = self.engine.run(ordered)?;
-        Ok(self
-            .outputs
+        Ok(self.name_outputs(outs))
+    }
+
+    /// [`Session::run`], also returning the device stage times where the backend has them.
+    /// `transfers` false: see [`Engine::run_timed`] (no outputs come back).
+    pub fn run_timed(
+        &mut self,
+        inputs: &HashMap<String, Tensor>,
+        transfers: bool,
+    ) -> Result<(Vec<(String, Tensor)>, Option<StageTimes>)> {
+        let ordered = self.bind(inputs)?;
+        let (outs, times) = self.engine.run_timed(ordered, transfers)?;
+        Ok((self.name_outputs(outs), times))
+    }
+
+    fn name_outputs(&self, outs: Vec<Tensor>) -> Vec<(String, Tensor)> {
+        self.outputs
             .iter()
             .map(|v| v.name.clone())
             .zip(outs)
-            .collect())
+            .collect()
     }
 
     /// [`Session::run`], also timing each layer where the backend can (`None` otherwise).

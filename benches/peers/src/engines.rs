@@ -38,7 +38,7 @@ impl Engine {
     pub fn rtforge(path: &Path, threads: usize, opt_level: u8) -> Result<Engine> {
         let mut model = rtforge::onnx::load_model(path)?;
         PassManager::for_level(opt_level).run(&mut model.graph)?;
-        Ok(Engine::Rtforge(Session::new(&model, "cpu", &CompileOptions { threads: Some(threads) })?))
+        Ok(Engine::Rtforge(Session::new(&model, "cpu", &CompileOptions::with_threads(Some(threads)))?))
     }
 
     /// onnxruntime: `threads` intra-op threads, inter-op 1, every graph optimization.

@@ -50,14 +50,7 @@ pub fn run_graph_metered(
     packed: &[Option<Prepacked>],
     meter: &mut Meter,
 ) -> Result<Vec<Arc<Tensor>>> {
-    if inputs.len() != g.inputs.len() {
-        return Err(Error::Input(format!(
-            "graph '{}' takes {} inputs, {} given",
-            g.name,
-            g.inputs.len(),
-            inputs.len()
-        )));
-    }
+    g.check_input_count(inputs.len())?;
     if captures.len() != g.captures.len() {
         return Err(Error::Graph(format!(
             "graph '{}' captures {} outer values, {} given",

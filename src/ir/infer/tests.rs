@@ -2,7 +2,7 @@
 //! small graphs whose inferred shapes are checked dim by dim.
 
 use super::*;
-use crate::backend::cpu::ops::broadcast::broadcast_shapes;
+use crate::ir::geometry::broadcast_shapes;
 use crate::ir::{AutoPad, Axes, Concat, Conv, Gather, MatMul, Node, Reshape, ShapeOf, Softmax};
 use proptest::prelude::*;
 use std::sync::Arc;

@@ -156,6 +156,26 @@ pub struct Resize {
     pub scales_attr: Option<Vec<f32>>,
 }
 
+/// Resize-18 with every attribute at the spec's default (nearest, `half_pixel`,
+/// `round_prefer_floor`, cubic a = -0.75, `stretch`) and roi / scales / sizes at inputs 1 / 2 / 3.
+impl Default for Resize {
+    fn default() -> Resize {
+        Resize {
+            mode: ResizeMode::Nearest,
+            coord: CoordTransform::HalfPixel,
+            nearest: NearestMode::RoundPreferFloor,
+            cubic_coeff_a: -0.75,
+            exclude_outside: false,
+            extrapolation_value: 0.0,
+            antialias: false,
+            axes: None,
+            keep_aspect: KeepAspect::Stretch,
+            scales_input: 2,
+            scales_attr: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DepthToSpace {
     pub blocksize: usize,

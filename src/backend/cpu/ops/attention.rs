@@ -9,11 +9,11 @@
 //! holds one `[rows, S_kv]` score block at a time, never the whole `[B, H, S, S_kv]` tensor.
 //! f16 and bf16 are widened to f32 on the way in and narrowed once on the way out.
 
-use super::broadcast::{broadcast_shapes, broadcast_strides};
 use super::gemm::{sgemm, MatRef};
 use super::input;
 use super::real::{float_only, real_tensor, real_vec};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{broadcast_shapes, broadcast_strides};
 use crate::ir::Attention;
 use crate::tensor::{check_alloc, checked_numel, DType, Tensor};
 use rayon::prelude::*;

@@ -1,56 +1,21 @@
 //! Multidirectional (numpy) broadcasting: <https://onnx.ai/onnx/repo-docs/Broadcasting.html>.
 //!
-//! Besides the shape rules, this owns the elementwise map loops every broadcasting kernel runs on:
+//! The shape rules are [`broadcast_shapes`] and [`broadcast_strides`] in `ir::geometry`; this owns
+//! the elementwise map loops every broadcasting kernel runs on:
 //! [`map1`] (one operand), [`map2`] (two, with fast paths for equal shapes and scalars) and
 //! [`map3`] (Where). The general path coalesces dimensions that are contiguous in every operand, so
 //! `[N,C,H,W] + [1,C,1,1]` runs as `[N,C,H·W]` with an inner loop over `H·W`; large outputs are
 //! split into row blocks computed in parallel.
 
 use crate::backend::cpu::buffers;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::ir::geometry::{broadcast_shapes, broadcast_strides};
 use crate::tensor::{check_alloc, Element, Tensor};
 use rayon::prelude::*;
 
 /// Elements per parallel task. Below this a map runs on the calling thread: 32K elements is about
 /// 30 µs of simple arithmetic, well above rayon's per-task cost (~1 µs).
 pub const PAR_CHUNK: usize = 1 << 15;
-
-/// The broadcast shape of several shapes, or an error naming them.
-pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
-    let rank = shapes.iter().map(|s| s.len()).max().unwrap_or(0);
-    let mut out = vec![1usize; rank];
-    for s in shapes {
-        let off = rank - s.len();
-        for (i, &d) in s.iter().enumerate() {
-            let o = &mut out[off + i];
-            if *o == 1 {
-                *o = d;
-            } else if d != 1 && d != *o {
-                return Err(Error::Shape(format!(
-                    "shapes {:?} cannot be broadcast together",
-                    shapes
-                )));
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Strides (in elements) that read an input of shape `shape` as if it had shape `out`: broadcast
-/// dimensions get stride 0. `shape` must broadcast to `out`.
-pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
-    let off = out.len() - shape.len();
-    let own = crate::tensor::strides_of(shape);
-    (0..out.len())
-        .map(|i| {
-            if i < off || shape[i - off] == 1 {
-                0
-            } else {
-                own[i - off]
-            }
-        })
-        .collect()
-}
 
 /// Applies `f` to every element of `x`, in parallel for large inputs.
 pub fn map1<T: Copy + Sync, O: Element>(x: &[T], f: impl Fn(T) -> O + Sync) -> Vec<O> {

@@ -13,26 +13,16 @@ use super::epilogue::{finish, residual_input};
 use super::gemm::MatRef;
 use super::im2col::{col2im, depthwise_plane, im2col};
 use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
-use super::window::{check_spatial_rank, per_dim, to3, Attrs, Window};
-use super::{input, opt_input};
+use super::{check_spatial_rank, input, opt_input};
 use crate::backend::cpu::buffers;
 use crate::error::{Error, Result};
+use crate::ir::geometry::{kernel_shape, ConvChannels, Window};
 use crate::ir::*;
 use crate::tensor::{check_alloc, DType, Tensor};
 use rayon::prelude::*;
 
-/// Channel bookkeeping of a (transposed) convolution.
-pub(super) struct Channels {
-    pub batch: usize,
-    /// Input channels per group.
-    pub cg: usize,
-    /// Output channels per group.
-    pub mg: usize,
-    pub groups: usize,
-}
-
-/// Checks X, W and B against each other. `w_in_first`: W is `(C, M/g, k…)` (ConvTranspose)
-/// rather than `(M, C/g, k…)`.
+/// Checks X, W and B against each other (see [`ConvChannels::new`]). `w_in_first`: W is
+/// `(C, M/g, k…)` (ConvTranspose) rather than `(M, C/g, k…)`.
 fn check_operands(
     op: &str,
     x: &Tensor,
@@ -40,14 +30,9 @@ fn check_operands(
     b: Option<&Tensor>,
     group: usize,
     w_in_first: bool,
-) -> Result<Channels> {
-    let (xs, ws) = (x.shape(), w.shape());
-    if xs.len() < 3 || ws.len() != xs.len() {
-        return Err(Error::Shape(format!(
-            "{op} expects X (N, C, spatial…) and W of the same rank, got {xs:?} and {ws:?}"
-        )));
-    }
-    check_spatial_rank(op, xs.len() - 2)?;
+) -> Result<ConvChannels> {
+    let ch = ConvChannels::new(op, x.shape(), w.shape(), group, w_in_first)?;
+    check_spatial_rank(op, x.rank() - 2)?;
     if w.dtype() != x.dtype() {
         return Err(Error::DType(format!(
             "{op}: X is {} but W is {}",
@@ -55,52 +40,10 @@ fn check_operands(
             w.dtype()
         )));
     }
-    let c = xs[1];
-    if group == 0 || c % group != 0 {
-        return Err(Error::Shape(format!(
-            "{op}: {c} input channels do not split into {group} groups"
-        )));
-    }
-    let (cg, m) = if w_in_first {
-        if ws[0] != c {
-            return Err(Error::Shape(format!(
-                "{op}: W {ws:?} should have {c} input channels first"
-            )));
-        }
-        (c / group, ws[1] * group)
-    } else {
-        if ws[1] * group != c || ws[0] % group != 0 {
-            return Err(Error::Shape(format!(
-                "{op}: W {ws:?} does not fit {c} input channels in {group} groups"
-            )));
-        }
-        (ws[1], ws[0])
-    };
     if let Some(b) = b {
-        if b.len() != m {
-            return Err(Error::Shape(format!(
-                "{op}: bias of shape {:?}, expected ({m})",
-                b.shape()
-            )));
-        }
+        ch.check_bias(op, b.shape())?;
     }
-    Ok(Channels {
-        batch: xs[0],
-        cg,
-        mg: m / group,
-        groups: group,
-    })
-}
-
-/// The kernel shape: the attribute when given (it must agree with W), else W's spatial dims.
-fn kernel_shape(op: &str, attr: &[usize], w: &Tensor) -> Result<Vec<usize>> {
-    let from_w = &w.shape()[2..];
-    if !attr.is_empty() && attr != from_w {
-        return Err(Error::Shape(format!(
-            "{op}: kernel_shape {attr:?} but W has spatial shape {from_w:?}"
-        )));
-    }
-    Ok(from_w.to_vec())
+    Ok(ch)
 }
 
 /// Conv with optional bias.
@@ -111,19 +54,9 @@ pub fn conv(
 ) -> Result<Vec<Tensor>> {
     let (x, w, b) = (input(inputs, 0)?, input(inputs, 1)?, opt_input(inputs, 2));
     let ch = check_operands("Conv", x, w, b, p.group, false)?;
-    let kernel = kernel_shape("Conv", &p.kernel_shape, w)?;
-    let attrs = Attrs {
-        auto_pad: p.auto_pad,
-        kernel: &kernel,
-        strides: &p.strides,
-        dilations: &p.dilations,
-        pads: &p.pads,
-        ceil_mode: false,
-    };
-    let win = Window::forward("Conv", &x.shape()[2..], &attrs)?;
-    let nsp = x.rank() - 2;
-    let mut shape = vec![ch.batch, ch.mg * ch.groups];
-    shape.extend_from_slice(&win.output[3 - nsp..]);
+    let kernel = kernel_shape("Conv", &p.kernel_shape, w.shape())?;
+    let win = Window::conv(p, x.shape(), &kernel)?;
+    let shape = win.output_shape(ch.batch, ch.out_channels());
     check_alloc(&shape, x.dtype())?;
     let res = residual_input(&p.epilogue, inputs, 3, &shape)?;
     let y = match compute_type(x.dtype()) {
@@ -168,14 +101,14 @@ fn conv_t<T: Real + ArithReal>(
     w: &Tensor,
     b: Option<&Tensor>,
     win: &Window,
-    ch: &Channels,
+    ch: &ConvChannels,
     ep: &Epilogue,
     residual: Option<&Tensor>,
 ) -> Result<Vec<T>> {
     let (xv, wv) = (real_vec::<T>(x), real_vec::<T>(w));
     let rv = residual.map(real_vec::<T>);
     let res = |off: usize, len: usize| rv.as_deref().map(|r| &r[off..off + len]);
-    let Channels {
+    let ConvChannels {
         batch,
         cg,
         mg,
@@ -204,8 +137,7 @@ fn conv_t<T: Real + ArithReal>(
             })?;
         return Ok(y);
     }
-    let pointwise =
-        ksz == 1 && win.stride == [1; 3] && win.pad == [0; 3] && win.output == win.input;
+    let pointwise = win.is_pointwise();
     let mut col = if pointwise {
         Vec::new()
     } else {
@@ -241,12 +173,9 @@ fn conv_t<T: Real + ArithReal>(
 pub fn conv_transpose(p: &ConvTranspose, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let (x, w, b) = (input(inputs, 0)?, input(inputs, 1)?, opt_input(inputs, 2));
     let ch = check_operands("ConvTranspose", x, w, b, p.conv.group, true)?;
-    let kernel = kernel_shape("ConvTranspose", &p.conv.kernel_shape, w)?;
-    let win = transpose_window(p, &x.shape()[2..], &kernel)?;
-    let nsp = x.rank() - 2;
-    let mut shape = vec![ch.batch, ch.mg * ch.groups];
-    // The window runs "forward" from the ConvTranspose output to its input.
-    shape.extend_from_slice(&win.input[3 - nsp..]);
+    let kernel = kernel_shape("ConvTranspose", &p.conv.kernel_shape, w.shape())?;
+    let win = Window::transposed(p, x.shape(), &kernel)?;
+    let shape = win.input_shape(ch.batch, ch.out_channels());
     check_alloc(&shape, x.dtype())?;
     let y = match compute_type(x.dtype()) {
         Some(DType::F64) => real_tensor(
@@ -264,87 +193,15 @@ pub fn conv_transpose(p: &ConvTranspose, inputs: &[Option<&Tensor>]) -> Result<V
     Ok(vec![y])
 }
 
-/// The geometry of the forward conv whose adjoint this ConvTranspose is: its `input` is the
-/// ConvTranspose output, its `output` the ConvTranspose input.
-fn transpose_window(p: &ConvTranspose, input: &[usize], kernel: &[usize]) -> Result<Window> {
-    let n = input.len();
-    let c = &p.conv;
-    let strides = per_dim("strides", &c.strides, n, 1)?;
-    let dilations = per_dim("dilations", &c.dilations, n, 1)?;
-    let out_pad = per_dim("output_padding", &p.output_padding, n, 0)?;
-    if strides.contains(&0) || dilations.contains(&0) {
-        return Err(Error::Shape(
-            "ConvTranspose: strides and dilations must be positive".into(),
-        ));
-    }
-    // Some exporters write output_shape with the batch and channel dims in front.
-    let out_shape = match p.output_shape.len() {
-        0 => None,
-        l if l == n => Some(p.output_shape.clone()),
-        l if l == n + 2 => Some(p.output_shape[2..].to_vec()),
-        l => {
-            return Err(Error::Shape(format!(
-                "ConvTranspose: output_shape has {l} values for {n} spatial dims"
-            )))
-        }
-    };
-    let (mut output, mut pad, mut pad_end) = (vec![0usize; n], vec![0isize; n], vec![0isize; n]);
-    for i in 0..n {
-        let span = ((kernel[i].max(1) - 1) * dilations[i] + 1) as isize;
-        let full = (strides[i] * input[i].saturating_sub(1) + out_pad[i]) as isize + span;
-        let same = matches!(c.auto_pad, AutoPad::SameUpper | AutoPad::SameLower);
-        if !c.pads.is_empty() && !same {
-            if c.pads.len() != 2 * n {
-                return Err(Error::Shape(format!(
-                    "ConvTranspose: pads has {} values for {n} spatial dims",
-                    c.pads.len()
-                )));
-            }
-            (pad[i], pad_end[i]) = (c.pads[i] as isize, c.pads[n + i] as isize);
-            let o = full - pad[i] - pad_end[i];
-            output[i] = match &out_shape {
-                Some(s) => s[i],
-                None => usize::try_from(o).map_err(|_| {
-                    Error::Shape(format!(
-                        "ConvTranspose: pads leave a negative output extent {o}"
-                    ))
-                })?,
-            };
-        } else if out_shape.is_some() || same {
-            let target = out_shape.as_ref().map_or(input[i] * strides[i], |s| s[i]);
-            let total = full - target as isize;
-            // Floor division, so a negative total (output larger than the full result) splits too.
-            let half = total.div_euclid(2);
-            (pad[i], pad_end[i]) = if c.auto_pad == AutoPad::SameUpper {
-                (half, total - half)
-            } else {
-                (total - half, half)
-            };
-            output[i] = target;
-        } else {
-            output[i] = full as usize;
-        }
-    }
-    Ok(Window {
-        input: to3(&output, 1),
-        output: to3(input, 1),
-        kernel: to3(kernel, 1),
-        stride: to3(&strides, 1),
-        dilation: to3(&dilations, 1),
-        pad: to3(&pad, 0),
-        pad_end: to3(&pad_end, 0),
-    })
-}
-
 fn conv_transpose_t<T: Real>(
     x: &Tensor,
     w: &Tensor,
     b: Option<&Tensor>,
     win: &Window,
-    ch: &Channels,
+    ch: &ConvChannels,
 ) -> Result<Vec<T>> {
     let (xv, wv) = (real_vec::<T>(x), real_vec::<T>(w));
-    let Channels {
+    let ConvChannels {
         batch,
         cg,
         mg,

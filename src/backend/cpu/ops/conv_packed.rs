@@ -3,16 +3,15 @@
 //! and the im2col matrix packed straight into GEMM panels, never materialized. Bias, residual and
 //! a Relu/Clip activation are applied as each output tile is written.
 
-use super::conv::Channels;
 use super::epilogue::{activate, split_for_gemm};
 use super::gemm::MatRef;
 use super::im2col::im2col_span;
 use super::real::real_vec;
-use super::window::Window;
 use crate::backend::cpu::buffers;
 use crate::backend::cpu::prepack::is_f32_storage;
 use crate::backend::cpu::sgemm::{self, Bias, FillRows, Output, PackedA, Rhs};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{ConvChannels, Window};
 use crate::ir::Epilogue;
 use crate::tensor::Tensor;
 
@@ -49,7 +48,7 @@ impl ConvWeights {
     }
 
     /// Checks packed weights against the channels and kernel of this call.
-    fn check(&self, ch: &Channels, k: usize) -> Result<()> {
+    fn check(&self, ch: &ConvChannels, k: usize) -> Result<()> {
         let fits =
             self.groups.len() == ch.groups && self.groups.iter().all(|a| a.m == ch.mg && a.k == k);
         if fits {
@@ -79,12 +78,12 @@ pub(super) fn conv_f32(
     w: &Tensor,
     b: Option<&Tensor>,
     win: &Window,
-    ch: &Channels,
+    ch: &ConvChannels,
     ep: &Epilogue,
     residual: Option<&Tensor>,
     packed: Option<&ConvWeights>,
 ) -> Result<Vec<f32>> {
-    let Channels {
+    let ConvChannels {
         batch,
         cg,
         mg,
@@ -230,7 +229,7 @@ mod tests {
         let w = Tensor::from_vec(vec![4, 1, 3, 3], vec![0f32; 36]).unwrap();
         assert!(ConvWeights::pack(&w, 4).unwrap().is_none());
         let packed = ConvWeights::pack(&w, 1).unwrap().unwrap();
-        let ch = Channels {
+        let ch = ConvChannels {
             batch: 1,
             cg: 1,
             mg: 8,

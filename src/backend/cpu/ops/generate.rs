@@ -5,9 +5,10 @@
 //! <https://onnx.ai/onnx/operators/onnx__OneHot.html>,
 //! <https://onnx.ai/onnx/operators/onnx__EyeLike.html>
 
-use super::shape::{int_values, to_dims};
+use super::shape::to_dims;
 use super::{input, norm_axis};
 use crate::error::{Error, Result};
+use crate::ir::geometry::int_values;
 use crate::ir::*;
 use crate::tensor::{check_alloc, DType, Element, Num, Tensor, TensorData};
 use crate::{map_data, with_data};

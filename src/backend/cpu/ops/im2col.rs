@@ -4,7 +4,7 @@
 //! channel, where a GEMM would have a single row.
 
 use super::real::Real;
-use super::window::Window;
+use crate::ir::geometry::Window;
 use rayon::prelude::*;
 
 /// Below this many elements the column matrix is filled on one thread.
@@ -191,14 +191,14 @@ fn depthwise_plane_body<T: Real>(x: &[T], f: &[T], w: &Window, out: &mut [T]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::window::Attrs;
     use super::*;
+    use crate::ir::geometry::WindowAttrs;
     use crate::ir::AutoPad;
 
     #[test]
     fn im2col_pads_with_zeros_and_col2im_is_its_adjoint() {
         // A 1x3 image, kernel 2, pad 1 on both sides: 4 outputs.
-        let a = Attrs {
+        let a = WindowAttrs {
             auto_pad: AutoPad::NotSet,
             kernel: &[2],
             strides: &[],

@@ -5,7 +5,6 @@
 //! plain wrapping loop, since the GEMM crate is float-only and integer matmuls are rare and small.
 
 use super::arith::Real as ArithReal;
-use super::broadcast::{broadcast_shapes, broadcast_strides};
 use super::epilogue::{activate, finish, residual_input, split_for_gemm};
 use super::gemm::MatRef;
 use super::real::{compute_type, real_tensor, real_vec, Real};
@@ -13,6 +12,7 @@ use super::{input, opt_input};
 use crate::backend::cpu::buffers;
 use crate::backend::cpu::sgemm::{self, Bias, Output, PackedA, PackedB, Rhs};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{broadcast_shapes, broadcast_strides};
 use crate::ir::{Epilogue, Gemm, MatMul};
 use crate::tensor::{check_alloc, checked_numel, DType, Tensor};
 use rayon::prelude::*;

@@ -33,12 +33,14 @@ mod shape;
 mod slice;
 mod softmax;
 mod unary;
-mod window;
 
 use super::prepack::Prepacked;
 use crate::error::{Error, Result};
+use crate::ir::geometry::MAX_SPATIAL_RANK;
 use crate::ir::{Node, Op};
 use crate::tensor::Tensor;
+
+pub use crate::ir::geometry::norm_axis;
 
 /// Runs one node on its inputs (`None` for absent optional inputs). Returns the node's outputs in
 /// order; optional outputs the node does not use may be returned anyway and are dropped.
@@ -135,19 +137,18 @@ pub fn opt_input<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Option<&'a Tens
     inputs.get(i).copied().flatten()
 }
 
-/// Normalizes a possibly negative axis against `rank`; an out-of-range axis is an error.
-pub fn norm_axis(axis: i64, rank: usize) -> Result<usize> {
-    let r = rank as i64;
-    let a = if axis < 0 { axis + r } else { axis };
-    if a < 0 || a >= r.max(1) && !(r == 0 && a == 0) {
-        return Err(Error::Shape(format!(
-            "axis {axis} is out of range for rank {rank}"
-        )));
-    }
-    Ok(a as usize)
-}
-
 /// The error a kernel returns for a case it does not handle yet.
 pub fn unsupported(what: impl Into<String>) -> Error {
     Error::Other(format!("not supported by the cpu backend: {}", what.into()))
+}
+
+/// Refuses, as unsupported, a Conv or pooling window over more spatial dimensions than the
+/// kernels' [`crate::ir::geometry::Window`] holds.
+pub fn check_spatial_rank(op: &str, n: usize) -> Result<()> {
+    if n > MAX_SPATIAL_RANK {
+        return Err(unsupported(format!(
+            "{op} with {n} spatial dimensions (1 to {MAX_SPATIAL_RANK} are handled)"
+        )));
+    }
+    Ok(())
 }

@@ -4,10 +4,10 @@
 //! <https://onnx.ai/onnx/operators/onnx__InstanceNormalization.html>,
 //! <https://onnx.ai/onnx/operators/onnx__LayerNormalization.html>
 
-use super::broadcast::broadcast_strides;
 use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
 use super::{input, norm_axis, opt_input};
 use crate::error::{Error, Result};
+use crate::ir::geometry::broadcast_strides;
 use crate::ir::*;
 use crate::tensor::{DType, Tensor};
 use rayon::prelude::*;

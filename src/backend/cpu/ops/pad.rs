@@ -1,9 +1,9 @@
 //! Pad: grows (or, with negative pads, crops) each dim, filling new elements with a constant or by
 //! reflecting, repeating the edge, or wrapping around. <https://onnx.ai/onnx/operators/onnx__Pad.html>
 
-use super::shape::{int_values, norm_axes};
 use super::{input, opt_input};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{int_values, norm_axes};
 use crate::ir::*;
 use crate::tensor::{check_alloc, strides_of, Element, Tensor, TensorData};
 use crate::with_data;

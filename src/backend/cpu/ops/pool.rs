@@ -6,10 +6,10 @@
 //! Each (image, channel) plane is one rayon task over the shared [`Window`] geometry. MaxPool also
 //! takes integer tensors; those are pooled in f64, which holds every 8/16/32-bit value exactly.
 
-use super::input;
 use super::real::{compute_type, float_only, real_tensor, real_vec, Real};
-use super::window::{Attrs, Window};
+use super::{check_spatial_rank, input};
 use crate::error::{Error, Result};
+use crate::ir::geometry::Window;
 use crate::ir::*;
 use crate::tensor::{check_alloc, DType, Tensor};
 use rayon::prelude::*;
@@ -17,23 +17,9 @@ use rayon::prelude::*;
 /// MaxPool / AveragePool / LpPool. `n_outputs` > 1 asks MaxPool for its Indices output.
 pub fn pool(p: &Pool, inputs: &[Option<&Tensor>], n_outputs: usize) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
-    if x.rank() < 3 {
-        return Err(Error::Shape(format!(
-            "pooling expects X (N, C, spatial…), got {:?}",
-            x.shape()
-        )));
-    }
-    let attrs = Attrs {
-        auto_pad: p.auto_pad,
-        kernel: &p.kernel_shape,
-        strides: &p.strides,
-        dilations: &p.dilations,
-        pads: &p.pads,
-        ceil_mode: p.ceil_mode,
-    };
-    let win = Window::forward(op_name(p.kind), &x.shape()[2..], &attrs)?;
-    let mut shape = x.shape()[..2].to_vec();
-    shape.extend_from_slice(&win.output[3 - (x.rank() - 2)..]);
+    check_spatial_rank(op_name(p.kind), x.rank().saturating_sub(2))?;
+    let win = Window::pool(op_name(p.kind), p, x.shape())?;
+    let shape = win.output_shape(x.shape()[0], x.shape()[1]);
     check_alloc(&shape, DType::I64)?;
     let with_indices = p.kind == PoolKind::Max && n_outputs > 1;
     let dtype = x.dtype();

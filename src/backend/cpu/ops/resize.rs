@@ -6,8 +6,9 @@
 //! it. Coordinates, tap choice and weights follow the ONNX reference implementation exactly.
 
 use super::real::{compute_type, real_tensor, real_vec, Real};
-use super::{input, norm_axis, opt_input};
+use super::{input, opt_input};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{resized_axes, resized_shape};
 use crate::ir::*;
 use crate::tensor::{check_alloc, DType, Tensor};
 use rayon::prelude::*;
@@ -23,70 +24,21 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     } else {
         (given(1), given(2), given(3))
     };
-    let axes: Vec<usize> = match &p.axes {
-        Some(a) => a
-            .iter()
-            .map(|&ax| norm_axis(ax, rank))
-            .collect::<Result<_>>()?,
-        None => (0..rank).collect(),
-    };
     let in_shape = x.shape();
-    // Per resized axis: (scale, output length).
-    let mut geometry: Vec<(f64, usize)> = Vec::with_capacity(axes.len());
-    if let Some(sizes) = sizes_t {
-        let sizes = sizes.to_i64_vec();
-        if sizes.len() != axes.len() || sizes.iter().any(|&s| s < 0) {
-            return Err(Error::Shape(format!(
-                "Resize: sizes {sizes:?} for {} axes",
-                axes.len()
-            )));
-        }
-        let ratios: Vec<f64> = axes
-            .iter()
-            .zip(&sizes)
-            .map(|(&a, &s)| s as f64 / in_shape[a] as f64)
-            .collect();
-        let pick = match p.keep_aspect {
-            KeepAspect::Stretch => None,
-            KeepAspect::NotLarger => ratios.iter().copied().reduce(f64::min),
-            KeepAspect::NotSmaller => ratios.iter().copied().reduce(f64::max),
-        };
-        for (i, &a) in axes.iter().enumerate() {
-            geometry.push(match pick {
-                // The common scale, with sizes rounded half up.
-                Some(s) => (s, (s * in_shape[a] as f64 + 0.5).floor() as usize),
-                None => (ratios[i], sizes[i] as usize),
-            });
-        }
-    } else {
-        let scales: Vec<f32> = match (&p.scales_attr, scales_t) {
-            (Some(s), _) => s.clone(),
-            (None, Some(t)) => t.to_f32_vec(),
-            (None, None) => return Err(Error::Input("Resize needs scales or sizes".into())),
-        };
-        if scales.len() != axes.len() || scales.iter().any(|&s| !(s > 0.0) || !s.is_finite()) {
-            return Err(Error::Shape(format!(
-                "Resize: scales {scales:?} for {} axes (each must be > 0)",
-                axes.len()
-            )));
-        }
-        for (&a, &s) in axes.iter().zip(&scales) {
-            let len = (in_shape[a] as f64 * s as f64).floor();
-            geometry.push((s as f64, len as usize));
-        }
-    }
+    let resized = resized_axes(p, in_shape, scales_t, sizes_t)?;
     let roi: Option<Vec<f64>> = match roi {
         Some(r) if p.coord == CoordTransform::TfCropAndResize => {
             let v = r.to_vec::<f64>();
-            let n = axes.len();
+            let n = resized.len();
             // The roi lists starts then ends, for the resized axes or for every axis.
             if v.len() == 2 * n {
                 Some(v)
             } else if v.len() == 2 * rank {
                 Some(
-                    axes.iter()
-                        .map(|&a| v[a])
-                        .chain(axes.iter().map(|&a| v[rank + a]))
+                    resized
+                        .iter()
+                        .map(|r| v[r.axis])
+                        .chain(resized.iter().map(|r| v[rank + r.axis]))
                         .collect(),
                 )
             } else {
@@ -98,17 +50,14 @@ pub fn resize(p: &Resize, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         }
         _ => None,
     };
-    let mut out_shape = in_shape.to_vec();
-    for (&a, &(_, len)) in axes.iter().zip(&geometry) {
-        out_shape[a] = len;
-    }
+    let out_shape = resized_shape(in_shape, &resized);
     check_alloc(&out_shape, x.dtype())?;
-    let plans: Vec<(usize, AxisPlan)> = axes
+    let plans: Vec<(usize, AxisPlan)> = resized
         .iter()
         .enumerate()
-        .filter_map(|(i, &a)| {
-            let (scale, len) = geometry[i];
-            let roi = roi.as_ref().map(|r| (r[i], r[axes.len() + i]));
+        .filter_map(|(i, r)| {
+            let (a, scale, len) = (r.axis, r.scale, r.len);
+            let roi = roi.as_ref().map(|v| (v[i], v[resized.len() + i]));
             let identity = len == in_shape[a]
                 && (scale - 1.0).abs() < 1e-9
                 && roi.is_none_or(|(s, e)| s.abs() < 1e-9 && (e - 1.0).abs() < 1e-9);
@@ -379,15 +328,7 @@ mod tests {
         Resize {
             mode,
             coord,
-            nearest: NearestMode::RoundPreferFloor,
-            cubic_coeff_a: -0.75,
-            exclude_outside: false,
-            extrapolation_value: 0.0,
-            antialias: false,
-            axes: None,
-            keep_aspect: KeepAspect::Stretch,
-            scales_input: 2,
-            scales_attr: None,
+            ..Resize::default()
         }
     }
 

@@ -10,23 +10,14 @@
 //! <https://onnx.ai/onnx/operators/onnx__Expand.html>,
 //! <https://onnx.ai/onnx/operators/onnx__Tile.html>
 
-use super::broadcast::{broadcast_shapes, broadcast_strides};
 use super::layout::{signed_strides, strided_tensor};
-use super::{input, norm_axis, opt_input};
+use super::{input, opt_input};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{
+    broadcast_shapes, broadcast_strides, int_values, norm_axes, reshape_dims, shape_dims,
+};
 use crate::ir::*;
 use crate::tensor::Tensor;
-
-/// The values of an integer tensor that describes shapes, axes or counts (`what` names it in errors).
-pub(super) fn int_values(t: &Tensor, what: &str) -> Result<Vec<i64>> {
-    if !t.dtype().is_int() {
-        return Err(Error::DType(format!(
-            "{what} must be an integer tensor, got {}",
-            t.dtype()
-        )));
-    }
-    Ok(t.to_i64_vec())
-}
 
 /// `values` as dimension sizes: every entry must be non-negative.
 pub(super) fn to_dims(values: &[i64], what: &str) -> Result<Vec<usize>> {
@@ -39,58 +30,12 @@ pub(super) fn to_dims(values: &[i64], what: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-/// Normalizes a list of axes against `rank`, rejecting repeats.
-pub(super) fn norm_axes(axes: &[i64], rank: usize) -> Result<Vec<usize>> {
-    let mut out = Vec::with_capacity(axes.len());
-    for &a in axes {
-        let n = norm_axis(a, rank)?;
-        if out.contains(&n) {
-            return Err(Error::Shape(format!("axes {axes:?} repeat axis {a}")));
-        }
-        out.push(n);
-    }
-    Ok(out)
-}
-
 /// Reshape: `0` copies the input dim (unless `allowzero`), `-1` is inferred from the rest.
 pub fn reshape(p: &Reshape, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0)?;
     let target = int_values(input(inputs, 1)?, "Reshape shape")?;
     let shape = reshape_dims(x.shape(), &target, p.allowzero)?;
     Ok(vec![x.clone().reshape(shape)?])
-}
-
-/// The output shape of Reshape for an input of shape `from`.
-fn reshape_dims(from: &[usize], target: &[i64], allowzero: bool) -> Result<Vec<usize>> {
-    let numel: usize = from.iter().product();
-    let bad = |why: &str| Error::Shape(format!("cannot reshape {from:?} to {target:?}: {why}"));
-    let mut infer = None;
-    let mut dims = Vec::with_capacity(target.len());
-    for (i, &t) in target.iter().enumerate() {
-        dims.push(match t {
-            -1 if infer.is_some() => return Err(bad("more than one -1")),
-            -1 => {
-                infer = Some(i);
-                1
-            }
-            0 if !allowzero => *from
-                .get(i)
-                .ok_or_else(|| bad("0 copies a dim the input does not have"))?,
-            t if t < 0 => return Err(bad("negative dim")),
-            t => t as usize,
-        });
-    }
-    let known =
-        crate::tensor::checked_numel(&dims).ok_or_else(|| bad("element count overflows"))?;
-    if let Some(i) = infer {
-        if known == 0 || numel % known != 0 {
-            return Err(bad("the -1 dim cannot be inferred"));
-        }
-        dims[i] = numel / known;
-    } else if known != numel {
-        return Err(bad("element counts differ"));
-    }
-    Ok(dims)
 }
 
 /// Flatten: a 2-D view `[prod(dims[..axis]), prod(dims[axis..])]`.
@@ -161,12 +106,7 @@ pub fn unsqueeze(p: &Axes, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 
 /// Shape: the input's dims `[start, end)` as int64, both clamped to `[0, rank]`.
 pub fn shape(p: &ShapeOf, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    let x = input(inputs, 0)?;
-    let r = x.rank() as i64;
-    let clamp = |v: i64| (if v < 0 { v + r } else { v }).clamp(0, r) as usize;
-    let start = clamp(p.start);
-    let end = clamp(p.end.unwrap_or(r)).max(start);
-    let dims: Vec<i64> = x.shape()[start..end].iter().map(|&d| d as i64).collect();
+    let dims = shape_dims(p, input(inputs, 0)?.shape());
     Ok(vec![Tensor::from_vec(vec![dims.len()], dims)?])
 }
 
@@ -220,17 +160,6 @@ pub fn tile(inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reshape_infers_and_copies() {
-        assert_eq!(
-            reshape_dims(&[2, 3, 4], &[0, -1], false).unwrap(),
-            vec![2, 12]
-        );
-        assert_eq!(reshape_dims(&[0, 3], &[3, 0], true).unwrap(), vec![3, 0]);
-        assert!(reshape_dims(&[2, 3], &[4, -1], false).is_err());
-        assert!(reshape_dims(&[2, 3], &[-1, -1], false).is_err());
-    }
 
     #[test]
     fn tile_repeats_rows_and_cols() {

@@ -5,9 +5,10 @@
 //! <https://onnx.ai/onnx/operators/onnx__Concat.html>
 
 use super::layout::{signed_strides, strided_tensor};
-use super::shape::{int_values, norm_axes, to_dims};
+use super::shape::to_dims;
 use super::{input, norm_axis, opt_input};
 use crate::error::{Error, Result};
+use crate::ir::geometry::{int_values, norm_axes, slice_range};
 use crate::ir::*;
 use crate::tensor::{check_alloc, Element, Tensor, TensorData};
 use crate::with_data;
@@ -169,41 +170,9 @@ pub fn slice(p: &Slice, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     Ok(vec![strided_tensor(x, offset, shape, &strides)?])
 }
 
-/// The element count and first index of one sliced axis of size `dim`.
-fn slice_range(dim: usize, start: i64, end: i64, step: i64) -> Result<(usize, usize)> {
-    if step == 0 {
-        return Err(Error::Shape("Slice step must not be 0".into()));
-    }
-    let d = dim as i64;
-    let wrap = |v: i64| if v < 0 { v.saturating_add(d) } else { v };
-    let (start, end) = (wrap(start), wrap(end));
-    let (start, end) = if step > 0 {
-        (start.clamp(0, d), end.clamp(0, d))
-    } else {
-        (start.max(0).min(d - 1), end.max(-1).min(d - 1))
-    };
-    // i128: `span + step` overflows i64 for steps near i64::MAX.
-    let (span, step) = ((end - start) as i128, step as i128);
-    let len = if step > 0 {
-        (span + step - 1) / step
-    } else {
-        (span + step + 1) / step
-    };
-    Ok((len.max(0) as usize, start.max(0) as usize))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn slice_range_follows_spec_clamping() {
-        assert_eq!(slice_range(10, 1, 1000, 1).unwrap(), (9, 1));
-        assert_eq!(slice_range(10, -1, i64::MIN, -1).unwrap(), (10, 9));
-        assert_eq!(slice_range(10, 20, 0, -3).unwrap(), (3, 9));
-        assert_eq!(slice_range(10, 5, 2, 1).unwrap().0, 0);
-        assert!(slice_range(10, 0, 1, 0).is_err());
-    }
 
     #[test]
     fn split_uneven_last_chunk_smaller() {
