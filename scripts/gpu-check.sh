@@ -42,7 +42,7 @@ build() {
     echo "gpu-check: no CUDA headers in .venv (run scripts/setup-cuda.sh); the GPU machine must have its own" >&2
   fi
   # Real-weight models, smallest first, while the folder stays under the limit.
-  for m in ch_ppocr_mobile_v2.0_cls_infer magika_standard_v3_3 silero_vad_16k_op15 ch_PP-OCRv4_det_infer ch_PP-OCRv4_rec_infer; do
+  for m in ch_ppocr_mobile_v2.0_cls_infer magika_standard_v3_3 silero_vad_16k_op15 silero_vad_16k_sequence ch_PP-OCRv4_det_infer ch_PP-OCRv4_rec_infer; do
     local f="testdata/models/$m.onnx"
     [ -f "$f" ] || continue
     local now size
