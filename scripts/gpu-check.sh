@@ -76,6 +76,7 @@ run() {
   export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   export RTFORGE_CUDA_INCLUDE=${RTFORGE_CUDA_INCLUDE:-${incl:-$here/include}}
   export RTFORGE_TESTDATA=$here/models
+  export RTFORGE_BIN=$here/rtforge
   echo "==> device"
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "(no nvidia-smi)"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"

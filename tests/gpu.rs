@@ -1,7 +1,7 @@
 //! The CUDA backend against the CPU backend on a real GPU: every op family (one-node graphs,
 //! FP32 with TF32 off, and FP16), every zoo model and every real-weight model present (FP32 proper:
 //! relative L2 ≤ 1e-3; with TF32 and in FP16: ≤ 1e-2, see `TF32_TOL` and `gpu_cases::tolerance`),
-//! CUDA graph replay, stage timing and concurrent sessions. Without a GPU
+//! CUDA graph replay, stage timing, concurrent sessions and the CPU fallback. Without a GPU
 //! each test writes a visible "SKIPPED: no GPU: <reason>" line and returns. Each comparison writes
 //! one `gpu-parity:` line, which `scripts/gpu-check.sh` collects into its summary.
 #![cfg(feature = "cuda")]
@@ -36,6 +36,7 @@ fn options(tf32: bool, cuda_graph: bool) -> CudaOptions {
         tf32,
         cuda_graph,
         arch: None,
+        allow_cpu_fallback: false,
     }
 }
 
@@ -220,7 +221,11 @@ fn stage_times_and_concurrent_sessions() {
 
 #[test]
 fn bench_says_why_cuda_is_unavailable_or_runs() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rtforge"))
+    // The binary beside the carried test binary on a GPU machine (scripts/gpu-check.sh sets it);
+    // cargo's own otherwise.
+    let bin =
+        std::env::var_os("RTFORGE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_rtforge").into());
+    let out = std::process::Command::new(bin)
         .args(["bench", "--backend", "cuda", "--model", "zoo:resnet18"])
         .args(["--warm-up", "0", "--duration", "0", "--iterations", "1"])
         .output()
@@ -240,4 +245,36 @@ fn bench_says_why_cuda_is_unavailable_or_runs() {
             );
         }
     }
+}
+
+/// Nodes without a kernel run on the CPU between device steps with `--allow-cpu-fallback`, with
+/// and without `--use-cuda-graph` (such a program runs its steps directly), twice each so the
+/// second query reuses the program; without the option the engine is refused.
+#[test]
+fn cpu_fallback_nodes_match_the_cpu() {
+    if !gpu("cpu_fallback_nodes_match_the_cpu") {
+        return;
+    }
+    let mut results = vec![];
+    for (c, host_nodes) in gpu_cases::ops::fallback::cases() {
+        let refused = CudaBackend
+            .compile_engine(&c.model, &options(false, false), None)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(refused.contains(host_nodes[0]), "{}: {refused}", c.name);
+        for graph in [false, true] {
+            let opts = CudaOptions {
+                allow_cpu_fallback: true,
+                ..options(false, graph)
+            };
+            results.push(parity(&c, &opts, 1e-5));
+            let engine = CudaBackend.compile_engine(&c.model, &opts, None).unwrap();
+            let inputs: Vec<Arc<Tensor>> = c.ordered().into_iter().map(Arc::new).collect();
+            let first = engine.run(inputs.clone()).unwrap();
+            let again = engine.run(inputs).unwrap();
+            assert_eq!(first, again, "{}", c.name);
+        }
+    }
+    all_pass(results);
 }

@@ -3,7 +3,8 @@
 //! and, when NVRTC is there, pass exactly the parameter sizes the compiled PTX declares; the arena
 //! plan is smaller than keeping every tensor. Every lowered program, run on the host emulator,
 //! computes what the CPU backend computes. A graph the GPU cannot run fails the static check with
-//! an error naming each such node.
+//! an error naming each such node; with the CPU fallback such nodes run on the host between device
+//! steps, unless their output shapes depend on their data.
 #![cfg(feature = "cuda")]
 
 mod gpu_cases;
@@ -13,8 +14,9 @@ use gpu_cases::{check_outputs, real_cases, tolerance, zoo_case, zoo_cases, Case}
 use rtforge::backend::cuda::arch::Arch;
 use rtforge::backend::cuda::lower::{self, support};
 use rtforge::backend::cuda::nvrtc::{compile_all, entry_params, kernel_names, KERNEL_FILES};
-use rtforge::backend::cuda::program::{check_args, Program, Step};
+use rtforge::backend::cuda::program::{check_args, HostInput, HostStep, Program, Step};
 use rtforge::backend::cuda::toolkit::SearchPath;
+use rtforge::DType;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -66,7 +68,7 @@ fn check_program(name: &str, p: &Program, params: Option<&HashMap<String, Vec<us
                 let rows_b = if g.trans_b { g.n } else { g.k };
                 assert!(g.lda as u64 >= rows_a && g.ldb as u64 >= rows_b && g.ldc as u64 >= g.m);
             }
-            Step::Copy { .. } => {}
+            Step::Copy { .. } | Step::Host(_) => {}
         }
     }
     eprintln!(
@@ -196,5 +198,85 @@ fn lowered_op_programs_compute_what_the_cpu_computes() {
         "{} op case(s) differ:\n{}",
         failed.len(),
         failed.join("\n")
+    );
+}
+
+/// A node without a device kernel between device ops: refused naming it by default; with the CPU
+/// fallback it becomes a host step whose output shapes were planned while lowering, and the
+/// program computes what the CPU backend computes.
+#[test]
+fn nodes_without_a_kernel_fall_back_to_the_cpu_when_allowed() {
+    for (c, host_nodes) in gpu_cases::ops::fallback::cases() {
+        let g = &c.model.graph;
+        let msg = support::check(g).unwrap_err().to_string();
+        for n in &host_nodes {
+            assert!(msg.contains(&format!("node '{n}'")), "{}: {msg}", c.name);
+        }
+        let inputs = lower::input_specs(g, &c.ordered()).unwrap();
+        let msg = lower::lower(g, &inputs).unwrap_err().to_string();
+        assert!(msg.contains(host_nodes[0]), "{}: {msg}", c.name);
+
+        let found = support::check_with(g, true).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        let names: Vec<&str> = found.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(names, host_nodes, "{}", c.name);
+        let p = lower::lower_with(g, &inputs, true).unwrap_or_else(|e| panic!("{}: {e}", c.name));
+        assert!(p.has_host_steps());
+        let got = gpu_emulator::run(g, &p, &c.ordered());
+        let want = c.run_on("cpu").unwrap();
+        let err = check_outputs(&c.name, &got, &want, 1e-6).unwrap_or_else(|e| panic!("{e}"));
+        eprintln!("{}: ok with the CPU fallback ({err:.1e})", c.name);
+    }
+    // TopK's outputs were planned as f32[2, 3] and i64[2, 3], both copied back to the device.
+    let c = gpu_cases::ops::fallback::top_k();
+    let inputs = lower::input_specs(&c.model.graph, &c.ordered()).unwrap();
+    let p = lower::lower_with(&c.model.graph, &inputs, true).unwrap();
+    let host: Vec<&HostStep> = p
+        .steps
+        .iter()
+        .filter_map(|(s, _)| match s {
+            Step::Host(h) => Some(h),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(host.len(), 1);
+    let planned: Vec<(DType, Vec<usize>)> = host[0]
+        .to_device()
+        .map(|t| (t.dtype, t.shape.clone()))
+        .collect();
+    assert_eq!(
+        planned,
+        [(DType::F32, vec![2, 3]), (DType::I64, vec![2, 3])]
+    );
+    // x's exp is copied to the host; K is a constant, handed over as it is.
+    assert_eq!(host[0].to_host().count(), 1);
+    assert!(matches!(host[0].inputs[1], HostInput::Known(_)));
+}
+
+/// An op whose output shape only its data decides cannot have its buffers planned: refused, with
+/// the reason, even with the CPU fallback.
+#[test]
+fn a_data_dependent_shape_is_refused_even_with_the_fallback() {
+    let c = gpu_cases::ops::fallback::non_zero();
+    let g = &c.model.graph;
+    let msg = support::check_with(g, true).unwrap_err().to_string();
+    assert!(
+        msg.contains("node 'nonzero' (NonZero)")
+            && msg.contains("cannot fall back to the CPU: its output shape depends on the values"),
+        "{msg}"
+    );
+    let inputs = lower::input_specs(g, &c.ordered()).unwrap();
+    let msg = lower::lower_with(g, &inputs, true).unwrap_err().to_string();
+    assert!(
+        msg.contains("nonzero") && msg.contains("cannot fall back"),
+        "{msg}"
+    );
+    // An If on a device condition is refused too: its branches may give different shapes.
+    let c = gpu_cases::ops::control::on_device_condition();
+    let msg = support::check_with(&c.model.graph, true)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("node 'device_if' (If)") && msg.contains("may depend on the condition"),
+        "{msg}"
     );
 }

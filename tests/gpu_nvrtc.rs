@@ -5,6 +5,9 @@
 //! runs.
 #![cfg(feature = "cuda")]
 
+mod common;
+
+use common::tiny;
 use rtforge::backend::cuda::arch::CI_ARCHES;
 use rtforge::backend::cuda::nvrtc::{compile_all, entry_params, kernel_names, KERNEL_FILES};
 use rtforge::backend::cuda::toolkit::SearchPath;
@@ -140,6 +143,110 @@ fn a_cuda_plan_builds_for_an_arch_without_a_gpu() {
     match gpu {
         Ok(_) => assert!(bench.status.success(), "{said}"),
         Err(why) => assert!(!bench.status.success() && said.contains(&why), "{said}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `y = sin(CumSum(2 · x, axis 1))`, x float32[2, 3, 4]: CumSum has no CUDA kernel.
+fn cumsum_model(dir: &Path) -> String {
+    let to_proto = rtforge::onnx::tensor_proto::to_proto;
+    let two = to_proto("two", &rtforge::Tensor::scalar(2.0f32));
+    let axis = to_proto("axis", &rtforge::Tensor::scalar(1i64));
+    let m = tiny::model(
+        vec![
+            tiny::node("Mul", "double", &["x", "two"], &["d"]),
+            tiny::node("CumSum", "cumsum", &["d", "axis"], &["c"]),
+            tiny::node("Sin", "sin", &["c"], &["y"]),
+        ],
+        vec![two, axis],
+        vec![tiny::value("x", 1, &["2", "3", "4"])],
+        vec![tiny::value("y", 1, &["2", "3", "4"])],
+    );
+    let p = dir.join("cumsum.onnx");
+    std::fs::write(&p, tiny::bytes(&m)).unwrap();
+    p.display().to_string()
+}
+
+/// `rtforge build --backend cuda --arch sm_80` of a model with a node the GPU has no kernel for:
+/// refused naming the node, built with `--allow-cpu-fallback`, whose summary and `inspect` list
+/// the node and the tensors copied each way; the plan keeps the option for its sessions.
+#[test]
+fn a_cuda_plan_with_cpu_fallback_lists_the_host_nodes() {
+    let search = search_path();
+    if rtforge::backend::cuda::toolkit::load_nvrtc(&search).is_err() {
+        eprintln!("\n*** SKIPPED: NVRTC not found. {}\n", search.describe());
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("rtforge-cuda-fallback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = cumsum_model(&dir);
+    let plan_path = dir.join("cumsum.plan");
+    let plan_arg = plan_path.to_str().unwrap();
+    let rtforge = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rtforge"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let build = [
+        "build",
+        "--onnx",
+        &model,
+        "--backend",
+        "cuda",
+        "--arch",
+        "sm_80",
+    ];
+    let (ok, text) = rtforge(&[&build[..], &["--save-engine", plan_arg]].concat());
+    assert!(!ok && text.contains("node 'cumsum' (CumSum)"), "{text}");
+
+    let (ok, text) = rtforge(
+        &[
+            &build[..],
+            &["--allow-cpu-fallback", "--save-engine", plan_arg],
+        ]
+        .concat(),
+    );
+    assert!(ok, "{text}");
+    let listed = "cumsum (CumSum): to host d float32[2, 3, 4]; to device c float32[2, 3, 4]";
+    assert!(
+        text.contains("cpu fallback: 1 node(s) run on the CPU") && text.contains(listed),
+        "{text}"
+    );
+    let plan = rtforge::plan::Plan::load(&plan_path).unwrap();
+    assert!(plan.build.allow_cpu_fallback);
+    assert!(plan
+        .rebuild_command("x.plan")
+        .ends_with("--arch sm_80 --allow-cpu-fallback"));
+
+    let (ok, shown) = rtforge(&["inspect", plan_arg]);
+    assert!(ok && shown.contains(listed), "{shown}");
+    let (ok, shown) = rtforge(&["inspect", plan_arg, "--json"]);
+    assert!(ok, "{shown}");
+    let j: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let node = &j["plan"]["cpu_fallback"][0];
+    assert_eq!(node["name"], "cumsum");
+    assert_eq!(node["to_host"][0]["type"], "float32[2, 3, 4]");
+    assert_eq!(node["to_device"][0]["name"], "c");
+
+    // With a GPU the plan runs, the CUDA graph option falling back to direct launches.
+    if rtforge::backend::cuda::probe::probe().is_ok() {
+        let (ok, said) = rtforge(&[
+            "bench",
+            "--engine",
+            plan_arg,
+            "--use-cuda-graph",
+            "--warm-up",
+            "0",
+            "--duration",
+            "0",
+            "--iterations",
+            "2",
+        ]);
+        assert!(ok && said.contains("the CUDA graph is not used"), "{said}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

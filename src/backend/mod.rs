@@ -29,6 +29,9 @@ pub struct CompileOptions {
     pub cuda_graph: bool,
     /// GPU: compile the kernels for this architecture (`sm_90`) instead of the device's (`--arch`).
     pub arch: Option<String>,
+    /// GPU: run a node the device has no kernel for on the CPU, between device steps, instead of
+    /// refusing the model (`--allow-cpu-fallback`).
+    pub allow_cpu_fallback: bool,
 }
 
 impl Default for CompileOptions {
@@ -38,6 +41,7 @@ impl Default for CompileOptions {
             tf32: true,
             cuda_graph: false,
             arch: None,
+            allow_cpu_fallback: false,
         }
     }
 }

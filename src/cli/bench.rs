@@ -69,6 +69,11 @@ pub struct BenchArgs {
     /// GPU: keep FP32 GEMMs and convolutions off TF32 tensor cores (trtexec: --noTF32).
     #[arg(long = "no-tf32", alias = "noTF32", help_heading = "Build")]
     pub no_tf32: bool,
+    /// GPU: run a node the device has no kernel for (TopK, ArgMax, CumSum, Einsum, ...) on the
+    /// CPU between device steps, its inputs and outputs copied across, instead of refusing the
+    /// model. Ops whose output shapes depend on their data (NonZero, Loop) are refused still.
+    #[arg(long = "allow-cpu-fallback", help_heading = "Build")]
+    pub allow_cpu_fallback: bool,
     /// GPU: capture each stream's work as a CUDA graph and replay it (trtexec: --useCudaGraph).
     #[arg(
         long = "use-cuda-graph",
@@ -240,6 +245,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         tf32: !a.no_tf32,
         cuda_graph: a.use_cuda_graph,
         arch: None,
+        allow_cpu_fallback: a.allow_cpu_fallback,
     };
     let how = Concurrency {
         streams: a.streams,
@@ -271,7 +277,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
                 model.reference_label(),
                 &outputs,
                 want,
-                check::tolerance_for(precision),
+                check::tolerance_for_run(name, precision, !a.no_tf32),
             )
         };
         drop(outputs);

@@ -3,7 +3,7 @@
 //! phase. Loads the model, binds fixed shapes, runs the passes of the level, writes a plan and prints
 //! what the build did.
 
-use super::inspect::human_bytes;
+use super::inspect::{fallback_json, fallback_text, human_bytes};
 use super::model_source::{self, Loaded};
 use crate::plan::{
     self, format_dims, parse_shape_list, BuildReport, BuildRequest, Plan, Precision, Profile,
@@ -54,6 +54,12 @@ pub struct BuildArgs {
     /// device's, so a plan builds on a machine without a GPU.
     #[arg(long, value_name = "sm_XY", help_heading = "Build")]
     pub arch: Option<String>,
+    /// GPU: run a node the device has no kernel for (TopK, ArgMax, CumSum, Einsum, ...) on the
+    /// CPU between device steps, its inputs and outputs copied across, instead of refusing the
+    /// model. Ops whose output shapes depend on their data (NonZero, Loop) are refused still.
+    /// Sessions of the plan allow it too.
+    #[arg(long = "allow-cpu-fallback", help_heading = "Build")]
+    pub allow_cpu_fallback: bool,
     /// Fixed input shapes, NAME:1x3x224x224,NAME2:8x128 (trtexec: --shapes). The plan accepts
     /// exactly these shapes, and their symbolic dims become these numbers throughout the graph.
     #[arg(long, value_name = "NAME:DIMS,...", help_heading = "Build")]
@@ -142,6 +148,7 @@ pub fn run(a: BuildArgs, verbose: u8) -> Result<()> {
         threads: a.threads,
         no_tf32: a.no_tf32,
         arch: a.arch.clone(),
+        allow_cpu_fallback: a.allow_cpu_fallback,
     };
     let (plan, report) =
         plan::build(model, &req).with_context(|| format!("building {}", a.onnx))?;
@@ -201,6 +208,7 @@ fn summary_json(
         "device": plan.fingerprint.device_name,
         "compute_capability": plan.fingerprint.compute_capability,
         "not_checked_here": r.unverified,
+        "cpu_fallback": fallback_json(plan),
         "bytes": size,
         "seconds": secs,
     })
@@ -299,6 +307,7 @@ fn summary_text(
             .unwrap_or("no device");
         let _ = writeln!(s, "  kernels: compute capability {a} ({on})");
     }
+    s += &fallback_text(plan);
     if let Some(why) = &r.unverified {
         let _ = writeln!(s, "  not checked here: {why}");
     }

@@ -45,6 +45,7 @@ pub fn plan_json(p: &Plan, path: &str) -> Value {
         "fingerprint": p.fingerprint,
         "build": p.build,
         "profiles": p.profiles,
+        "cpu_fallback": fallback_json(p),
         "payloads": p.payloads.iter().map(|(k, v)| (k.clone(), json!(v.len()))).collect::<serde_json::Map<_, _>>(),
         "bytes": size,
     })
@@ -96,9 +97,67 @@ pub fn plan_text(p: &Plan, path: &str) -> String {
     for (name, bytes) in &p.payloads {
         let _ = writeln!(s, "  payload {name}: {}", human_bytes(bytes.len()));
     }
+    s += &fallback_text(p);
     if let Ok(m) = std::fs::metadata(path) {
         let _ = writeln!(s, "  file: {}", human_bytes(m.len() as usize));
     }
+    s
+}
+
+/// The nodes of a cuda plan built with `--allow-cpu-fallback` that run on the CPU, and the
+/// tensors copied each way around them per query (none for any other plan).
+#[cfg(feature = "cuda")]
+fn fallback_nodes(p: &Plan) -> Vec<crate::backend::cuda::lower::support::HostNode> {
+    if p.backend() != "cuda" || !p.build.allow_cpu_fallback {
+        return vec![];
+    }
+    // The build ran the same check, so it passes; a plan that fails it lists nothing here.
+    crate::backend::cuda::lower::support::check_with(&p.model.graph, true).unwrap_or_default()
+}
+
+/// [`fallback_nodes`] as JSON: `[{name, op, to_host: [{name, type}], to_device: [...]}]`.
+pub fn fallback_json(p: &Plan) -> Value {
+    #[cfg(feature = "cuda")]
+    return json!(fallback_nodes(p));
+    #[cfg(not(feature = "cuda"))]
+    return json!([]);
+}
+
+/// [`fallback_nodes`] as the lines `inspect` and `build` print (nothing when there are none).
+pub fn fallback_text(p: &Plan) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    #[cfg(feature = "cuda")]
+    {
+        let nodes = fallback_nodes(p);
+        if !nodes.is_empty() {
+            let _ = writeln!(
+                s,
+                "  cpu fallback: {} node(s) run on the CPU between device steps:",
+                nodes.len()
+            );
+        }
+        let list = |ts: &[crate::backend::cuda::lower::support::Transfer]| {
+            let v: Vec<String> = ts.iter().map(|t| format!("{} {}", t.name, t.ty)).collect();
+            if v.is_empty() {
+                "nothing".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        for n in &nodes {
+            let _ = writeln!(
+                s,
+                "    {} ({}): to host {}; to device {}",
+                n.name,
+                n.op,
+                list(&n.to_host),
+                list(&n.to_device)
+            );
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    let _ = (p, &mut s);
     s
 }
 

@@ -44,6 +44,11 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// GPU: run a node the device has no kernel for (TopK, ArgMax, CumSum, Einsum, ...) on the
+    /// CPU between device steps, its inputs and outputs copied across, instead of refusing the
+    /// model. Ops whose output shapes depend on their data (NonZero, Loop) are refused still.
+    #[arg(long = "allow-cpu-fallback")]
+    pub allow_cpu_fallback: bool,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
@@ -56,7 +61,10 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     let mut session = loaded.session(
         a.backend.as_deref(),
-        &CompileOptions::with_threads(a.threads),
+        &CompileOptions {
+            allow_cpu_fallback: a.allow_cpu_fallback,
+            ..CompileOptions::with_threads(a.threads)
+        },
     )?;
     let infos = session.inputs().to_vec();
     let mut shapes = a

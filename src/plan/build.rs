@@ -32,6 +32,8 @@ pub struct BuildRequest {
     pub no_tf32: bool,
     /// GPU: the architecture to compile for (`--arch sm_90`), so a plan builds without a GPU.
     pub arch: Option<String>,
+    /// GPU: nodes without a device kernel run on the CPU (`--allow-cpu-fallback`).
+    pub allow_cpu_fallback: bool,
 }
 
 impl BuildRequest {
@@ -47,6 +49,7 @@ impl BuildRequest {
             threads: None,
             no_tf32: false,
             arch: None,
+            allow_cpu_fallback: false,
         }
     }
 }
@@ -161,6 +164,7 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
             tf32: !req.no_tf32,
             cuda_graph: false,
             arch: req.arch.clone(),
+            allow_cpu_fallback: req.allow_cpu_fallback,
         },
     )?;
     let plan = Plan {
@@ -179,6 +183,7 @@ pub fn build(mut model: Model, req: &BuildRequest) -> Result<(Plan, BuildReport)
             threads: req.threads,
             no_tf32: req.no_tf32,
             arch: req.arch.clone(),
+            allow_cpu_fallback: req.allow_cpu_fallback,
         },
         profiles: if req.profile.inputs.is_empty() {
             vec![]
@@ -244,6 +249,7 @@ mod tests {
                 threads: Some(2),
                 no_tf32: false,
                 arch: None,
+                allow_cpu_fallback: false,
             }
         );
         assert_eq!(plan.profiles, vec![req.profile.clone()]);

@@ -98,6 +98,10 @@ pub struct BuildOptions {
     /// GPU: the architecture named with `--arch` (`sm_90`); `None`: the build machine's device.
     #[serde(default)]
     pub arch: Option<String>,
+    /// GPU: nodes without a device kernel run on the CPU (`--allow-cpu-fallback`); sessions of
+    /// the plan allow it too.
+    #[serde(default)]
+    pub allow_cpu_fallback: bool,
 }
 
 /// An optimized model with everything needed to run it without the ONNX file.
@@ -188,6 +192,9 @@ impl Plan {
         if let Some(a) = &b.arch {
             cmd += &format!(" --arch {a}");
         }
+        if b.allow_cpu_fallback {
+            cmd += " --allow-cpu-fallback";
+        }
         if let Some(p) = self.profiles.first() {
             cmd += &p.to_flags();
         }
@@ -254,6 +261,7 @@ mod tests {
                 threads: None,
                 no_tf32: false,
                 arch: None,
+                allow_cpu_fallback: false,
             },
             profiles: vec![],
             payloads: BTreeMap::new(),
@@ -266,6 +274,18 @@ mod tests {
             sample().rebuild_command("out.plan"),
             "rtforge build --onnx zoo:resnet18 --save-engine out.plan --backend cpu -O 2 --batch 4"
         );
+        let mut p = sample();
+        p.build.allow_cpu_fallback = true;
+        assert!(p
+            .rebuild_command("out.plan")
+            .ends_with(" --allow-cpu-fallback"));
+    }
+
+    #[test]
+    fn build_options_of_older_plans_read_with_the_defaults() {
+        let b: BuildOptions =
+            serde_json::from_str(r#"{"source": "m.onnx", "opt_level": 3}"#).unwrap();
+        assert!(!b.allow_cpu_fallback && !b.no_tf32 && b.arch.is_none());
     }
 
     #[test]

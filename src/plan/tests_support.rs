@@ -57,6 +57,7 @@ pub fn plan_of(model: Model) -> Plan {
             threads: None,
             no_tf32: false,
             arch: None,
+            allow_cpu_fallback: false,
         },
         profiles: vec![],
         payloads: BTreeMap::new(),

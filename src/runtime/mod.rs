@@ -59,6 +59,7 @@ impl Session {
         let opts = CompileOptions {
             threads: opts.threads.or(plan.build.threads),
             tf32: opts.tf32 && !plan.build.no_tf32,
+            allow_cpu_fallback: opts.allow_cpu_fallback || plan.build.allow_cpu_fallback,
             ..opts.clone()
         };
         let engine = b.compile_plan(&plan.model, &plan.payloads, &opts)?;

@@ -1,13 +1,14 @@
 //! A host interpreter of lowered CUDA programs, for checking the lowering without a GPU: each
 //! kernel's meaning written again in plain Rust from its `.cu` source (reading the arguments in the
-//! kernel's parameter order), cuBLASLt's column-major GEMM, device copies; memory is the planned
+//! kernel's parameter order), cuBLASLt's column-major GEMM, device copies, nodes run on the host
+//! (the CPU fallback, through the CPU backend's kernel as the worker runs them); memory is the planned
 //! arena plus weights and constants at fake addresses. Run on the zoo models it checks arena
 //! reuse, offsets, strides, broadcasting and the row-major → column-major GEMM mapping against the
 //! CPU backend. It does not check the CUDA C itself: `tests/gpu.rs` does that on a GPU.
 #![allow(dead_code)]
 
 use half::f16;
-use rtforge::backend::cuda::program::{Arg, Buf, OutputSource, Program, Step};
+use rtforge::backend::cuda::program::{Arg, Buf, HostInput, HostStep, OutputSource, Program, Step};
 use rtforge::ir::Graph;
 use rtforge::tensor::{decode_le, to_le_bytes, DType, Tensor};
 use std::collections::HashMap;
@@ -362,6 +363,7 @@ pub fn run(g: &Graph, p: &Program, inputs: &[Tensor]) -> Vec<Tensor> {
                     .collect();
                 kernels::launch(&mut mem, &l.kernel, l.grid, &args);
             }
+            Step::Host(h) => host_step(&mut mem, h, &addr),
         }
     }
     p.outputs
@@ -374,6 +376,34 @@ pub fn run(g: &Graph, p: &Program, inputs: &[Tensor]) -> Vec<Tensor> {
             }
         })
         .collect()
+}
+
+/// A node run on the host: its device inputs read from memory, the CPU kernel run, its outputs
+/// checked against the planned dtype and shape and written to their buffers.
+fn host_step(mem: &mut Mem, h: &HostStep, addr: &impl Fn(Buf) -> u64) {
+    let args: Vec<Option<Tensor>> = h
+        .inputs
+        .iter()
+        .map(|i| match i {
+            HostInput::Absent => None,
+            HostInput::Known(t) => Some((**t).clone()),
+            HostInput::Device(t) => {
+                let b = mem.read(addr(t.buf), t.bytes()).to_vec();
+                Some(Tensor::new(t.shape.clone(), decode_le(t.dtype, &b)).unwrap())
+            }
+        })
+        .collect();
+    let refs: Vec<Option<&Tensor>> = args.iter().map(|a| a.as_ref()).collect();
+    let outs = rtforge::backend::cpu::ops::run(&h.node, &refs).unwrap();
+    for (out, slot) in outs.iter().zip(&h.outputs) {
+        let Some(slot) = slot else { continue };
+        assert_eq!(
+            (out.dtype(), out.shape()),
+            (slot.dtype, slot.shape.as_slice())
+        );
+        let b = to_le_bytes(out);
+        mem.bytes(addr(slot.buf), b.len()).copy_from_slice(&b);
+    }
 }
 
 /// cuBLASLt's column-major `D = alpha · op(A) · op(B) + beta · D`, batched with strides.

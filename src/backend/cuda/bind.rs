@@ -90,7 +90,7 @@ impl BoundProgram {
                     )?));
                     kernels.push(None);
                 }
-                Step::Copy { .. } => {
+                Step::Copy { .. } | Step::Host(_) => {
                     kernels.push(None);
                     gemms.push(None);
                 }

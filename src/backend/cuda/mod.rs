@@ -3,7 +3,8 @@
 //! machine without a GPU gets a clear "unavailable: why" instead of a crash.
 //!
 //! ```text
-//!  Model ─► lower::support::check (every node has a kernel, or runs on the host)
+//!  Model ─► lower::support::check (every node has a kernel, or runs on the host; with
+//!           --allow-cpu-fallback, a node without one runs on the CPU between device steps)
 //!        ─► nvrtc: kernels/*.cu → PTX for the device's arch ─► device: context, modules, weights
 //!  query ─► lower (once per input shapes): nodes → kernel launches + cuBLASLt GEMMs, arena plan
 //!        ─► bind (constants, kernels, GEMM algorithms) ─► worker: pinned H2D → steps / CUDA graph
@@ -51,6 +52,9 @@ pub struct CudaOptions {
     pub cuda_graph: bool,
     /// Compile the kernels for this architecture instead of the device's (`--arch`).
     pub arch: Option<Arch>,
+    /// Run a node without a device kernel on the CPU between device steps
+    /// (`--allow-cpu-fallback`; see [`lower::support::check_with`]).
+    pub allow_cpu_fallback: bool,
 }
 
 impl Default for CudaOptions {
@@ -59,6 +63,7 @@ impl Default for CudaOptions {
             tf32: true,
             cuda_graph: false,
             arch: None,
+            allow_cpu_fallback: false,
         }
     }
 }
@@ -69,6 +74,7 @@ impl CudaOptions {
             tf32: opts.tf32,
             cuda_graph: opts.cuda_graph,
             arch: opts.arch.as_deref().map(Arch::parse).transpose()?,
+            allow_cpu_fallback: opts.allow_cpu_fallback,
         })
     }
 }
@@ -123,11 +129,12 @@ impl Backend for CudaBackend {
         Ok(Arc::new(self.compile_engine(model, &options, ptx)?))
     }
 
-    /// Checks every node has a device kernel, compiles the kernels for `--arch` or the device's
+    /// Checks every node has a device kernel (or, with fallback allowed, can run on the CPU),
+    /// compiles the kernels for `--arch` or the device's
     /// architecture, and, where there is a GPU, builds the engine with them.
     fn plan_artifacts(&self, model: &Model, opts: &CompileOptions) -> Result<PlanArtifacts> {
         let options = CudaOptions::from_compile(opts)?;
-        lower::support::check(&model.graph)?;
+        let on_cpu = lower::support::check_with(&model.graph, options.allow_cpu_fallback)?;
         let device = probe::probe();
         let arch = match (options.arch, &device) {
             (Some(a), _) => a,
@@ -160,8 +167,13 @@ impl Backend for CudaBackend {
                 ))
             }
             Err(why) => {
+                let nodes = if on_cpu.is_empty() {
+                    "every node has one"
+                } else {
+                    "every node has one or runs on the CPU"
+                };
                 out.unverified = Some(format!(
-                    "no GPU here ({why}): the kernels were compiled for {arch} and every node has one, but the engine was not built on a device"
+                    "no GPU here ({why}): the kernels were compiled for {arch} and {nodes}, but the engine was not built on a device"
                 ))
             }
         }

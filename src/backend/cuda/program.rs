@@ -1,9 +1,9 @@
 //! What the lowering produces for one set of input shapes: a list of [`Step`]s (kernel launches,
-//! cuBLASLt GEMMs, copies) over buffers named by [`Buf`], the arena size they need, where the graph
+//! cuBLASLt GEMMs, copies, nodes run on the host) over buffers named by [`Buf`], the arena size they need, where the graph
 //! inputs go and where its outputs come from. Plain data, built and tested without a GPU; the
 //! engine binds it to device memory (`bind.rs`) and runs it on a session's stream.
 
-use crate::ir::ValueId;
+use crate::ir::{Node, ValueId};
 use crate::tensor::{DType, Tensor};
 use std::sync::Arc;
 
@@ -163,6 +163,45 @@ pub struct Gemm {
     pub d: Buf,
 }
 
+/// One input of a [`HostStep`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum HostInput {
+    /// An absent optional input.
+    Absent,
+    /// Known while lowering (a constant, a shape): handed to the CPU kernel as it is.
+    Known(Arc<Tensor>),
+    /// Computed on the device: copied to the host when the step runs.
+    Device(DeviceTensor),
+}
+
+/// A node with no device kernel, run by the CPU backend's kernel (`--allow-cpu-fallback`): the
+/// stream is synchronised, the device inputs copied to the host, the node run, and its outputs
+/// copied to their planned device buffers. Its output shapes were derived while lowering, so the
+/// arena plan holds for them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HostStep {
+    pub node: Box<Node>,
+    /// One per node input, in order.
+    pub inputs: Vec<HostInput>,
+    /// One per node output, in order; `None` where the graph does not use the output.
+    pub outputs: Vec<Option<DeviceTensor>>,
+}
+
+impl HostStep {
+    /// The device tensors copied to the host before the node runs.
+    pub fn to_host(&self) -> impl Iterator<Item = &DeviceTensor> {
+        self.inputs.iter().filter_map(|i| match i {
+            HostInput::Device(t) => Some(t),
+            _ => None,
+        })
+    }
+
+    /// The device tensors the node's outputs are copied to.
+    pub fn to_device(&self) -> impl Iterator<Item = &DeviceTensor> {
+        self.outputs.iter().flatten()
+    }
+}
+
 /// One unit of work on the stream.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Step {
@@ -174,6 +213,8 @@ pub enum Step {
         dst: Buf,
         bytes: usize,
     },
+    /// A node run on the host between device steps.
+    Host(HostStep),
 }
 
 impl Step {
@@ -190,6 +231,7 @@ impl Step {
                 .collect(),
             Step::Gemm(g) => vec![g.a, g.b, g.d],
             Step::Copy { src, dst, .. } => vec![*src, *dst],
+            Step::Host(h) => h.to_host().chain(h.to_device()).map(|t| t.buf).collect(),
         }
     }
 
@@ -209,6 +251,16 @@ impl Step {
             Step::Copy { src, dst, .. } => {
                 *src = f(*src);
                 *dst = f(*dst);
+            }
+            Step::Host(h) => {
+                for i in &mut h.inputs {
+                    if let HostInput::Device(t) = i {
+                        t.buf = f(t.buf);
+                    }
+                }
+                for t in h.outputs.iter_mut().flatten() {
+                    t.buf = f(t.buf);
+                }
             }
         }
     }
@@ -256,4 +308,11 @@ pub struct Program {
     pub outputs: Vec<OutputSource>,
     /// Host-computed constants the steps read (`Buf::Const`).
     pub consts: Vec<Arc<Tensor>>,
+}
+
+impl Program {
+    /// Whether any step runs on the host (such a program cannot be one CUDA graph).
+    pub fn has_host_steps(&self) -> bool {
+        self.steps.iter().any(|(s, _)| matches!(s, Step::Host(_)))
+    }
 }

@@ -1,12 +1,13 @@
 //! A session's share of the GPU: its own stream, cuBLASLt handle and workspace, activation arena,
 //! pinned staging buffers and timing events, and the CUDA graph captured for the program it runs.
 //! One query is: inputs into pinned memory → host-to-device copies → the program's steps (or the
-//! graph replaying them) → device-to-host copies → wait, with an event between each stage.
+//! graph replaying them) → device-to-host copies → wait, with an event between each stage. A step
+//! run on the host (`--allow-cpu-fallback`) waits for the stream in the middle of the compute.
 
 use super::bind::{BoundProgram, Weights};
 use super::blas::{workspace_bytes, LtHandle};
 use super::device::{driver, host_bytes, Device};
-use super::program::{Arg, OutputSource, Step};
+use super::program::{Arg, Buf, HostInput, HostStep, OutputSource, Step};
 use crate::backend::StageTimes;
 use crate::error::{Error, Result};
 use crate::tensor::{decode_le, Tensor};
@@ -364,7 +365,72 @@ impl Worker {
                 unsafe { result::memcpy_dtod_async(addr(*dst), addr(*src), *bytes, cu) }
                     .map_err(driver("copying on the device"))
             }
+            Step::Host(h) => self
+                .host_step(h, &addr)
+                .map_err(|e| e.in_node(&h.node.name, h.node.op.name())),
         }
+    }
+
+    /// Runs a node on the host: waits for the stream, copies the node's device inputs to the
+    /// host, runs the CPU kernel and copies its outputs to their planned device buffers, waiting
+    /// again so the host bytes outlive the copies.
+    fn host_step(&self, h: &HostStep, addr: &impl Fn(Buf) -> u64) -> Result<()> {
+        let cu = self.stream.cu_stream();
+        let mut fetched: Vec<Vec<u8>> = vec![];
+        for t in h.to_host() {
+            let mut bytes = vec![0u8; t.bytes()];
+            if !bytes.is_empty() {
+                // SAFETY: the source is the planned device tensor of `t.bytes()`; `bytes` is read
+                // only after the stream is synchronised below.
+                unsafe { result::memcpy_dtoh_async(&mut bytes, addr(t.buf), cu) }
+                    .map_err(driver("copying a CPU-fallback node's input to the host"))?;
+            }
+            fetched.push(bytes);
+        }
+        self.stream
+            .synchronize()
+            .map_err(driver("running the steps before a CPU-fallback node"))?;
+        let mut fetched = fetched.into_iter();
+        let mut args: Vec<Option<Arc<Tensor>>> = Vec::with_capacity(h.inputs.len());
+        for i in &h.inputs {
+            args.push(match i {
+                HostInput::Absent => None,
+                HostInput::Known(t) => Some(t.clone()),
+                HostInput::Device(t) => {
+                    let bytes = fetched.next().unwrap_or_default();
+                    let data = decode_le(t.dtype, &bytes);
+                    Some(Arc::new(Tensor::new(t.shape.clone(), data)?))
+                }
+            });
+        }
+        let refs: Vec<Option<&Tensor>> = args.iter().map(|a| a.as_deref()).collect();
+        let outs = crate::backend::cpu::ops::run(&h.node, &refs)?;
+        let mut staged = vec![];
+        for (out, slot) in outs.iter().zip(&h.outputs) {
+            let Some(slot) = slot else { continue };
+            if out.dtype() != slot.dtype || out.shape() != slot.shape.as_slice() {
+                return Err(Error::Other(format!(
+                    "the CPU kernel returned {}{:?} where {}{:?} was planned",
+                    out.dtype(),
+                    out.shape(),
+                    slot.dtype,
+                    slot.shape
+                )));
+            }
+            let bytes = host_bytes(out);
+            if !bytes.is_empty() {
+                // SAFETY: the destination is the output's planned device buffer of exactly these
+                // bytes; `bytes` stays alive until the stream is synchronised below.
+                unsafe { result::memcpy_htod_async(addr(slot.buf), &bytes, cu) }
+                    .map_err(driver("copying a CPU-fallback node's output to the device"))?;
+            }
+            staged.push(bytes);
+        }
+        self.stream.synchronize().map_err(driver(
+            "copying a CPU-fallback node's outputs to the device",
+        ))?;
+        drop(staged);
+        Ok(())
     }
 }
 

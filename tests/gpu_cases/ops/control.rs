@@ -4,12 +4,12 @@
 use super::*;
 
 /// Builds graphs value by value.
-struct Builder {
-    g: Graph,
+pub(super) struct Builder {
+    pub(super) g: Graph,
 }
 
 impl Builder {
-    fn new(name: &str) -> Builder {
+    pub(super) fn new(name: &str) -> Builder {
         Builder {
             g: Graph {
                 name: name.into(),
@@ -18,11 +18,11 @@ impl Builder {
         }
     }
 
-    fn value(&mut self, name: &str) -> ValueId {
+    pub(super) fn value(&mut self, name: &str) -> ValueId {
         self.g.add_value(ValueInfo::named(name))
     }
 
-    fn input(&mut self, name: &str, dtype: DType, shape: &[usize]) -> ValueId {
+    pub(super) fn input(&mut self, name: &str, dtype: DType, shape: &[usize]) -> ValueId {
         let v = self.g.add_value(ValueInfo {
             name: name.into(),
             dtype: Some(dtype),
@@ -32,13 +32,13 @@ impl Builder {
         v
     }
 
-    fn constant(&mut self, name: &str, t: Tensor) -> ValueId {
+    pub(super) fn constant(&mut self, name: &str, t: Tensor) -> ValueId {
         let v = self.value(name);
         self.g.initializers.insert(v, Arc::new(t));
         v
     }
 
-    fn node(&mut self, name: &str, op: Op, inputs: &[ValueId]) -> ValueId {
+    pub(super) fn node(&mut self, name: &str, op: Op, inputs: &[ValueId]) -> ValueId {
         let out = self.value(&format!("{name}_out"));
         self.g.nodes.push(Node {
             name: name.into(),
@@ -85,7 +85,7 @@ fn bin(k: BinaryKind) -> Op {
     Op::Binary(Binary { kind: k })
 }
 
-fn model(b: Builder, out: ValueId, name: &str, feed: HashMap<String, Tensor>) -> Case {
+pub(super) fn model(b: Builder, out: ValueId, name: &str, feed: HashMap<String, Tensor>) -> Case {
     let mut g = b.g;
     g.outputs = vec![out];
     Case {

@@ -189,6 +189,7 @@ fn mm(epilogue: Epilogue) -> Op {
 
 pub mod control;
 mod elementwise;
+pub mod fallback;
 mod layout;
 mod nn;
 mod recurrent;

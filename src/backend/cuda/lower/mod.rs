@@ -9,7 +9,9 @@
 //!   [`layout`] (reshapes, transposes, slicing, gathering, padding, resizing), [`recurrent`]
 //!   (LSTM, GRU, RNN);
 //! - an `If` whose condition is known on the host has its chosen branch lowered inline
-//!   ([`control`]); small integer graph inputs are known on the host too ([`input_spec`]).
+//!   ([`control`]); small integer graph inputs are known on the host too ([`input_spec`]);
+//! - with `--allow-cpu-fallback`, a node the device has no kernel for runs on the host between
+//!   device steps ([`host`]).
 //!
 //! Activations live in virtual buffers whose lifetimes (first and last step using them) give the
 //! arena plan at the end ([`super::arena`]). Which ops the device has at all is decided statically
@@ -19,6 +21,7 @@ mod control;
 mod conv;
 mod elementwise;
 mod gemm;
+mod host;
 pub mod input_spec;
 mod layout;
 mod norm;
@@ -83,11 +86,19 @@ pub struct Lowerer<'g> {
     consts: Vec<Arc<Tensor>>,
     /// Index of the node being lowered.
     node: usize,
+    /// Nodes without a device kernel run on the host ([`host`]).
+    allow_cpu_fallback: bool,
 }
 
 /// Lowers `g` for inputs of the given dtypes and shapes (in `g.inputs` order); the values an
 /// [`InputSpec`] carries are known on the host.
 pub fn lower(g: &Graph, inputs: &[InputSpec]) -> Result<Program> {
+    lower_with(g, inputs, false)
+}
+
+/// [`lower`], where with `allow_cpu_fallback` a node the device has no kernel for becomes a step
+/// run on the host instead of an error.
+pub fn lower_with(g: &Graph, inputs: &[InputSpec], allow_cpu_fallback: bool) -> Result<Program> {
     g.check_input_count(inputs.len())?;
     let mut l = Lowerer {
         g,
@@ -96,6 +107,7 @@ pub fn lower(g: &Graph, inputs: &[InputSpec]) -> Result<Program> {
         steps: vec![],
         consts: vec![],
         node: 0,
+        allow_cpu_fallback,
     };
     for (v, t) in &g.initializers {
         l.vals[v.0] = Some(Value {
@@ -166,7 +178,12 @@ impl<'g> Lowerer<'g> {
         if inputs_on_host {
             return self.run_on_host(node);
         }
-        support::device_op(&node.op).map_err(|m| Error::node(&node.name, node.op.name(), m))?;
+        if let Err(m) = support::device_op(&node.op) {
+            if self.allow_cpu_fallback {
+                return host::host_step(self, node);
+            }
+            return Err(Error::node(&node.name, node.op.name(), m));
+        }
         match &node.op {
             Op::Unary(p) => elementwise::unary(self, node, p),
             Op::Binary(p) => elementwise::binary(self, node, p.kind),

@@ -7,6 +7,12 @@
 //! what is computed from them, from shapes and from small integer inputs) are evaluated on the
 //! host by the CPU kernels. An `If` whose condition is known that way has its branches checked
 //! like the main graph; one whose condition is computed on the device is refused.
+//!
+//! With `--allow-cpu-fallback` a node the device has no kernel for runs on the host between
+//! device steps ([`super::host`]), provided its output shapes can be planned before running: a
+//! program's arena is laid out once per set of input shapes. `NonZero`, `Loop` and an `If` on a
+//! device condition produce shapes only their data decides, so they are refused even then, as is
+//! a node whose shape-deciding input (TopK's `K`, OneHot's `depth`, ...) is computed on the device.
 
 use super::control::branches;
 use super::input_spec::declared_host_input;
@@ -101,6 +107,83 @@ pub fn device_op(op: &Op) -> Result<(), String> {
     }
 }
 
+/// Why a node of this op cannot run on the host between device steps, if it cannot: its output
+/// shapes depend on the values it reads, so the arena cannot be planned before running.
+pub fn host_fallback(op: &Op) -> Result<(), String> {
+    match op {
+        Op::NonZero => Err("its output shape depends on the values of its input".into()),
+        Op::Loop(_) => Err("its output shapes depend on the values the loop computes".into()),
+        Op::If(_) => Err("its output shapes may depend on the condition".into()),
+        _ => Ok(()),
+    }
+}
+
+/// The inputs of `op` whose values (not only shapes) decide its output shapes: run on the host,
+/// the node needs them known before running.
+pub fn shape_inputs(op: &Op) -> &'static [usize] {
+    match op {
+        Op::TopK(_) | Op::OneHot(_) => &[1],
+        Op::ConstantOfShape(_) => &[0],
+        Op::Range => &[0, 1, 2],
+        Op::Resize(_) => &[2, 3],
+        _ => &[],
+    }
+}
+
+/// A tensor copied between the device and the host around a [`HostNode`].
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Transfer {
+    pub name: String,
+    /// The graph's dtype and shape of the value, `f32[2,8]` (`?` where not inferred).
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+/// A node that runs on the CPU because the device has no kernel for it, with what crosses the bus
+/// each query.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HostNode {
+    pub name: String,
+    pub op: &'static str,
+    /// Device values copied to the host before the node runs.
+    pub to_host: Vec<Transfer>,
+    /// Outputs copied to the device after it ran.
+    pub to_device: Vec<Transfer>,
+}
+
+impl HostNode {
+    fn new(g: &Graph, n: &Node, known: &[bool]) -> HostNode {
+        let describe = |v: &ValueId| Transfer {
+            name: g.name_of(*v).to_string(),
+            ty: g.value(*v).describe(),
+        };
+        HostNode {
+            name: n.name.clone(),
+            op: n.op.name(),
+            to_host: n
+                .inputs
+                .iter()
+                .flatten()
+                .filter(|v| !known[v.0])
+                .map(describe)
+                .collect(),
+            to_device: n.outputs.iter().flatten().map(describe).collect(),
+        }
+    }
+}
+
+/// Why `n`, which has no device kernel, cannot run on the host either, if it cannot.
+fn host_refusal(n: &Node, known: &[bool]) -> Option<String> {
+    if let Err(why) = host_fallback(&n.op) {
+        return Some(why);
+    }
+    shape_inputs(&n.op).iter().find_map(|&i| {
+        n.input(i).filter(|v| !known[v.0]).map(|_| {
+            format!("its input {i} decides the output shape but is computed on the device")
+        })
+    })
+}
+
 /// Which values of `g` are known on the host before running, whatever the input shapes.
 pub fn host_known(g: &Graph) -> Vec<bool> {
     let mut known = vec![false; g.values.len()];
@@ -151,29 +234,50 @@ fn branch_known(branch: &Graph, caps: &[Option<ValueId>], outer: &[bool]) -> Vec
     known
 }
 
+/// What [`check_nodes`] collects.
+struct Findings {
+    allow_cpu_fallback: bool,
+    /// A line per node that can run nowhere.
+    bad: Vec<String>,
+    /// Nodes without a device kernel that run on the CPU (with fallback allowed).
+    host: Vec<HostNode>,
+}
+
 /// Adds a line to `bad` for every node of `g` that neither runs on the host nor has a device
-/// kernel, looking into the branches of each `If` lowered inline.
-fn check_nodes(g: &Graph, known: &[bool], bad: &mut Vec<String>) {
+/// kernel (nor, when allowed, can fall back to the CPU), looking into the branches of each `If`
+/// lowered inline.
+fn check_nodes(g: &Graph, known: &[bool], f: &mut Findings) {
     for n in &g.nodes {
         if on_host(n, known) {
             continue;
         }
-        if let Op::If(p) = &n.op {
-            if !n.input(0).is_some_and(|c| known[c.0]) {
-                bad.push(format!(
-                    "  - node '{}' (If): its condition is computed on the device; the CUDA \
-                     backend runs If only when the condition is known before running",
-                    n.name
-                ));
+        let why = match &n.op {
+            Op::If(p) if n.input(0).is_some_and(|c| known[c.0]) => {
+                for (b, caps) in branches(n, p) {
+                    check_nodes(b, &branch_known(b, caps, known), f);
+                }
                 continue;
             }
-            for (b, caps) in branches(n, p) {
-                check_nodes(b, &branch_known(b, caps, known), bad);
-            }
+            Op::If(_) => "its condition is computed on the device; the CUDA backend runs If only \
+                          when the condition is known before running"
+                .to_string(),
+            op => match device_op(op) {
+                Ok(()) => continue,
+                Err(why) => why,
+            },
+        };
+        if !f.allow_cpu_fallback {
+            f.bad
+                .push(format!("  - node '{}' ({}): {why}", n.name, n.op.name()));
             continue;
         }
-        if let Err(why) = device_op(&n.op) {
-            bad.push(format!("  - node '{}' ({}): {why}", n.name, n.op.name()));
+        match host_refusal(n, known) {
+            None => f.host.push(HostNode::new(g, n, known)),
+            Some(no) => f.bad.push(format!(
+                "  - node '{}' ({}): {why}, and it cannot fall back to the CPU: {no}",
+                n.name,
+                n.op.name()
+            )),
         }
     }
 }
@@ -181,10 +285,21 @@ fn check_nodes(g: &Graph, known: &[bool], bad: &mut Vec<String>) {
 /// Checks that every node of `g` either runs on the host or has a device kernel; the error lists
 /// every node that has neither.
 pub fn check(g: &Graph) -> Result<()> {
-    let mut bad = vec![];
-    check_nodes(g, &host_known(g), &mut bad);
+    check_with(g, false).map(|_| ())
+}
+
+/// [`check`], where with `allow_cpu_fallback` a node without a device kernel may run on the CPU
+/// between device steps; returns those nodes (none without fallback).
+pub fn check_with(g: &Graph, allow_cpu_fallback: bool) -> Result<Vec<HostNode>> {
+    let mut f = Findings {
+        allow_cpu_fallback,
+        bad: vec![],
+        host: vec![],
+    };
+    check_nodes(g, &host_known(g), &mut f);
+    let bad = f.bad;
     if bad.is_empty() {
-        return Ok(());
+        return Ok(f.host);
     }
     Err(Error::Backend {
         backend: "cuda".into(),
