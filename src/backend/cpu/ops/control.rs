@@ -10,8 +10,9 @@ use crate::ir::*;
 use crate::tensor::{DType, Element, Tensor, TensorData};
 use std::sync::Arc;
 
-/// The single boolean of a condition tensor (any shape holding exactly one element).
-fn condition(t: &Tensor, what: &str) -> Result<bool> {
+/// The single boolean of a condition tensor (any shape holding exactly one element); the CUDA
+/// lowering decides a host-known `If` with it too.
+pub fn condition(t: &Tensor, what: &str) -> Result<bool> {
     if t.len() != 1 {
         return Err(Error::Shape(format!(
             "{what} must hold a single element, got shape {:?}",

@@ -7,6 +7,7 @@ mod binary;
 pub mod broadcast;
 mod chain;
 mod control;
+pub use control::condition;
 mod conv;
 pub mod conv_packed;
 mod cumsum;

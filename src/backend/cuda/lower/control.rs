@@ -6,9 +6,9 @@
 //! (see [`super::support::check`]). <https://onnx.ai/onnx/operators/onnx__If.html>
 
 use super::{Lowerer, Value};
+use crate::backend::cpu::ops::condition;
 use crate::error::{Error, Result};
 use crate::ir::{Graph, If, Node, ValueId};
-use crate::tensor::Tensor;
 
 /// Each branch of an `If` node with the node inputs that feed its captures, in order: the node's
 /// inputs are `[cond, then captures..., else captures...]`.
@@ -22,24 +22,6 @@ pub fn branches<'a>(node: &'a Node, p: &'a If) -> [(&'a Graph, &'a [Option<Value
     ]
 }
 
-/// The single boolean of a condition: a bool tensor of exactly one element, as the CPU's `If`
-/// accepts.
-fn condition(t: &Tensor) -> Result<bool> {
-    if t.len() != 1 {
-        return Err(Error::Shape(format!(
-            "If cond must hold a single element, got shape {:?}",
-            t.shape()
-        )));
-    }
-    match t.as_slice::<bool>() {
-        Ok(v) => Ok(v[0]),
-        Err(_) => Err(Error::DType(format!(
-            "If cond must be bool, got {}",
-            t.dtype()
-        ))),
-    }
-}
-
 /// Lowers the branch the (host-known) condition picks and returns its outputs as the node's.
 pub fn if_<'g>(l: &mut Lowerer<'g>, node: &'g Node, p: &'g If) -> Result<Vec<Value>> {
     let cond = l.input(node, 0)?.host.clone().ok_or_else(|| {
@@ -50,7 +32,11 @@ pub fn if_<'g>(l: &mut Lowerer<'g>, node: &'g Node, p: &'g If) -> Result<Vec<Val
         )
     })?;
     let [then_b, else_b] = branches(node, p);
-    let (branch, caps) = if condition(&cond)? { then_b } else { else_b };
+    let (branch, caps) = if condition(&cond, "If cond")? {
+        then_b
+    } else {
+        else_b
+    };
     let mut vals: Vec<Option<Value>> = vec![None; branch.values.len()];
     for (i, &inner) in branch.captures.iter().enumerate() {
         let outer = caps
