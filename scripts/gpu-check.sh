@@ -11,6 +11,8 @@
 #                                      site-packages), runs the GPU tests (CUDA vs CPU parity), then
 #                                      `rtforge bench` on the zoo models with CPU, GPU FP32 and GPU FP16,
 #                                      and prints one summary table. Record the outcome in docs/gpu-log.md.
+#   DIR/gpu-check.sh perf              The speed half only: ResNet-50 FP16 at batch 1 and 32, the batch-32
+#                                      per-kernel profile (--dump-profile) and the PyTorch peer.
 set -euo pipefail
 
 LIMIT_BYTES=$((64 * 1024 * 1024))
@@ -60,11 +62,12 @@ build() {
   ls -la "$out" "$out/models"
 }
 
-run() {
+# Points the loader and NVRTC at the image's CUDA libraries and headers; says what it found.
+setup_env() {
   local here
   here=$(cd "$(dirname "$0")" && pwd)
   cd "$here"
-  local py=${PYTHON:-python3}
+  py=${PYTHON:-python3}
   # The image's CUDA libraries: every nvidia/*/lib folder of its Python's site-packages.
   local libs="" incl=""
   for sp in $("$py" -c 'import site; print("\n".join(site.getsitepackages() + [site.getusersitepackages()]))' 2>/dev/null); do
@@ -81,7 +84,28 @@ run() {
   command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv || echo "(no nvidia-smi)"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   echo "RTFORGE_CUDA_INCLUDE=$RTFORGE_CUDA_INCLUDE"
+}
 
+# The performance half only: ResNet-50 FP16 with CUDA graphs at batch 1 and 32, the batch-32
+# per-kernel profile, and the PyTorch peer. For iterating on speed without the whole test run.
+perf() {
+  setup_env
+  mkdir -p reports
+  local b
+  for b in 1 32; do
+    echo "==> bench: ResNet-50 batch $b, GPU FP32 (TF32) and FP16 with CUDA graphs"
+    ./rtforge bench --model zoo:resnet50 --batch "$b" --backend cuda --fp16 --use-cuda-graph --duration 3 \
+      --report "reports/resnet50-b$b.json" || echo "gpu-check: bench resnet50 batch $b failed"
+  done
+  echo "==> profile: ResNet-50 batch 32 FP16, per layer and per kernel"
+  ./rtforge bench --model zoo:resnet50 --batch 32 --backend cuda --fp16 --duration 1 --dump-profile 5 \
+    || echo "gpu-check: profile failed"
+  echo "==> the GPU peer: PyTorch ResNet-50 FP16, eager and CUDA graph (this image's torch)"
+  "$py" torch-peer.py --batch 1,32 | tee reports/torch-peer.jsonl || echo "gpu-check: torch peer failed"
+}
+
+run() {
+  setup_env
   echo "==> GPU tests (CUDA vs CPU)"
   local tests_rc=0
   ./gpu-tests --test-threads=1 2>&1 | tee gpu-tests.log || tests_rc=$?
@@ -147,5 +171,6 @@ PY
 case "$mode" in
   build) shift; build "$@" ;;
   run) run ;;
-  *) echo "usage: scripts/gpu-check.sh build [DIR]   |   DIR/gpu-check.sh run" >&2; exit 2 ;;
+  perf) perf ;;
+  *) echo "usage: scripts/gpu-check.sh build [DIR]   |   DIR/gpu-check.sh run|perf" >&2; exit 2 ;;
 esac

@@ -149,6 +149,9 @@ pub struct LayerTime {
     pub name: String,
     pub op: &'static str,
     pub seconds: f64,
+    /// The kernels the layer ran as, each with its seconds, where the backend splits a node into
+    /// several (a CUDA convolution: im2col, GEMM, epilogue); empty otherwise.
+    pub kernels: Vec<(String, f64)>,
 }
 
 /// Every backend compiled into this build, available or not.

@@ -12,6 +12,9 @@ pub struct LayerProfile {
     pub runs: usize,
     /// `(layer name, op, mean ms)`.
     pub layers: Vec<(String, String, f64)>,
+    /// `(kernel, launches per run, mean ms per run)` summed over the layers, slowest first; empty
+    /// when the backend does not split layers into kernels.
+    pub kernels: Vec<(String, usize, f64)>,
 }
 
 impl LayerProfile {
@@ -31,9 +34,23 @@ impl LayerProfile {
                 (l.name.clone(), l.op.to_string(), mean_ms)
             })
             .collect();
+        let mut kernels: HashMap<&str, (usize, f64)> = HashMap::new();
+        for (label, seconds) in runs.iter().flatten().flat_map(|l| &l.kernels) {
+            let e = kernels.entry(label.as_str()).or_default();
+            e.0 += 1;
+            e.1 += seconds;
+        }
+        let n = runs.len() as f64;
+        let kernels = sorted(
+            kernels
+                .into_iter()
+                .map(|(k, (count, s))| (k.to_string(), count / runs.len(), s * 1e3 / n))
+                .collect(),
+        );
         Some(LayerProfile {
             runs: runs.len(),
             layers,
+            kernels,
         })
     }
 
@@ -49,12 +66,11 @@ impl LayerProfile {
             e.0 += 1;
             e.1 += ms;
         }
-        let mut out: Vec<(String, usize, f64)> = ops
-            .into_iter()
-            .map(|(op, (n, ms))| (op.to_string(), n, ms))
-            .collect();
-        out.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
-        out
+        sorted(
+            ops.into_iter()
+                .map(|(op, (n, ms))| (op.to_string(), n, ms))
+                .collect(),
+        )
     }
 
     /// The text table: the `top` slowest layers, the rest summed, then the per-op summary.
@@ -91,8 +107,20 @@ impl LayerProfile {
         for (op, n, ms) in self.by_op() {
             let _ = writeln!(s, "{ms:>10.4} {:>6.1}%  {op:<22} x{n}", 100.0 * ms / total);
         }
+        if !self.kernels.is_empty() {
+            let _ = writeln!(s, "--- per kernel ---");
+            for (k, n, ms) in &self.kernels {
+                let _ = writeln!(s, "{ms:>10.4} {:>6.1}%  {k:<22} x{n}", 100.0 * ms / total);
+            }
+        }
         s
     }
+}
+
+/// `(name, count, ms)` rows slowest first, ties by name.
+fn sorted(mut rows: Vec<(String, usize, f64)>) -> Vec<(String, usize, f64)> {
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(&b.0)));
+    rows
 }
 
 #[cfg(test)]
@@ -104,6 +132,7 @@ mod tests {
             name: name.into(),
             op,
             seconds,
+            kernels: vec![],
         }
     }
 
@@ -132,6 +161,20 @@ mod tests {
         let text = p.text(1);
         assert!(text.contains("(2 more layers)"), "{text}");
         assert!(text.contains("x2"), "{text}");
+    }
+
+    #[test]
+    fn sums_kernels_over_layers() {
+        let mut a = t("a", "Conv", 0.003);
+        a.kernels = vec![("im2col".into(), 0.001), ("gemm".into(), 0.002)];
+        let mut b = t("b", "Conv", 0.004);
+        b.kernels = vec![("gemm".into(), 0.004)];
+        let p = LayerProfile::average(&[vec![a.clone(), b.clone()], vec![a, b]]).unwrap();
+        assert_eq!(p.kernels[0].0, "gemm");
+        assert_eq!(p.kernels[0].1, 2);
+        assert!((p.kernels[0].2 - 6.0).abs() < 1e-9);
+        assert!((p.kernels[1].2 - 1.0).abs() < 1e-9);
+        assert!(p.text(5).contains("--- per kernel ---"));
     }
 
     #[test]

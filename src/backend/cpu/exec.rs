@@ -97,6 +97,7 @@ pub fn run_graph_metered(
                 name: node.name.clone(),
                 op: node.op.name(),
                 seconds: start.elapsed().as_secs_f64(),
+                kernels: vec![],
             });
         }
         drop(refs);

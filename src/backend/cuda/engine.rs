@@ -198,10 +198,12 @@ impl Engine for CudaEngine {
         let (outs, _, ms, program) = self.run_mode(&inputs, Mode::Profile, true)?;
         let mut layers: Vec<LayerTime> = vec![];
         let mut last_node = None;
-        for ((_, node), ms) in program.program.steps.iter().zip(ms.unwrap_or_default()) {
+        for ((step, node), ms) in program.program.steps.iter().zip(ms.unwrap_or_default()) {
+            let kernel = (step.label(), ms / 1e3);
             if last_node == Some(*node) {
                 if let Some(l) = layers.last_mut() {
                     l.seconds += ms / 1e3;
+                    l.kernels.push(kernel);
                 }
                 continue;
             }
@@ -211,6 +213,7 @@ impl Engine for CudaEngine {
                 name: n.name.clone(),
                 op: n.op.name(),
                 seconds: ms / 1e3,
+                kernels: vec![kernel],
             });
         }
         Ok((outs, Some(layers)))

@@ -218,6 +218,17 @@ pub enum Step {
 }
 
 impl Step {
+    /// What the step runs, as a profile names it: the kernel, `cublasLt gemm f16`, `copy`, or
+    /// `host Op`.
+    pub fn label(&self) -> String {
+        match self {
+            Step::Launch(l) => l.kernel.clone(),
+            Step::Gemm(g) => format!("cublasLt gemm {}", g.dtype),
+            Step::Copy { .. } => "copy".into(),
+            Step::Host(h) => format!("host {}", h.node.op.name()),
+        }
+    }
+
     /// Every buffer the step touches.
     pub fn bufs(&self) -> Vec<Buf> {
         match self {

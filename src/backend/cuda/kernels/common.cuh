@@ -43,6 +43,17 @@ struct Window {
 #define FOR_EACH(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
+// A launch over rows of `plane` elements, `per_row` blocks per row (`Lowerer::launch_rows`): the
+// row and the position in it are one 32-bit division per block, not 64-bit divisions per
+// element, and whatever depends on the row alone (a channel, a kernel tap) is uniform in a block.
+// False for the threads past the row's end.
+__device__ __forceinline__ bool row_index(int plane, int per_row, i64& row, int& pos) {
+    const unsigned r = blockIdx.x / (unsigned)per_row;
+    row = r;
+    pos = (int)(blockIdx.x - r * (unsigned)per_row) * blockDim.x + threadIdx.x;
+    return pos < plane;
+}
+
 __device__ __forceinline__ float to_f(float x) { return x; }
 __device__ __forceinline__ float to_f(__half x) { return __half2float(x); }
 template <typename T> __device__ __forceinline__ T from_f(float x);

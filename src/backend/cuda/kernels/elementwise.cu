@@ -232,3 +232,21 @@ __device__ void epilogue_t(i64 n, T* y, const T* bias, i64 inner, i64 channels, 
 #define EPILOGUE_ARGS(T) i64 n, T* y, const T* bias, i64 inner, i64 channels, const T* res, int code, float a, float b
 extern "C" __global__ void epilogue_f32(EPILOGUE_ARGS(float)) { epilogue_t(n, y, bias, inner, channels, res, code, a, b); }
 extern "C" __global__ void epilogue_f16(EPILOGUE_ARGS(__half)) { epilogue_t(n, y, bias, inner, channels, res, code, a, b); }
+
+// The same over planes of `plane` elements (a convolution's output channels), one launch row per
+// plane: the bias is the block's.
+template <typename T>
+__device__ void epilogue_planes_t(T* y, const T* bias, int plane, int channels, const T* res, int code, float a, float b, int per_row) {
+    i64 row;
+    int p;
+    if (!row_index(plane, per_row, row, p)) return;
+    const i64 i = row * plane + p;
+    float v = to_f(y[i]);
+    if (bias) v += to_f(bias[row % channels]);
+    if (res) v += to_f(res[i]);
+    y[i] = from_f<T>(apply_act(code, v, a, b));
+}
+
+#define EPILOGUE_PLANES_ARGS(T) T* y, const T* bias, int plane, int channels, const T* res, int code, float a, float b, int per_row
+extern "C" __global__ void epilogue_planes_f32(EPILOGUE_PLANES_ARGS(float)) { epilogue_planes_t(y, bias, plane, channels, res, code, a, b, per_row); }
+extern "C" __global__ void epilogue_planes_f16(EPILOGUE_PLANES_ARGS(__half)) { epilogue_planes_t(y, bias, plane, channels, res, code, a, b, per_row); }

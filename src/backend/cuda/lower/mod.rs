@@ -382,6 +382,35 @@ impl<'g> Lowerer<'g> {
         self.launch_grid(kernel, grid, BLOCK, args);
     }
 
+    /// Launches a kernel over `rows` rows of `plane` elements, a thread per element: whole blocks
+    /// per row (of up to [`BLOCK`] threads, fewer for short rows), with the blocks per row added as
+    /// the last argument (`row_index` in `common.cuh`).
+    pub fn launch_rows(
+        &mut self,
+        kernel: impl Into<String>,
+        rows: usize,
+        plane: usize,
+        mut args: Vec<Arg>,
+    ) -> Result<()> {
+        let kernel = kernel.into();
+        if rows == 0 || plane == 0 {
+            return Ok(());
+        }
+        let block = (plane.next_multiple_of(32) as u32).min(BLOCK);
+        let per_row = plane.div_ceil(block as usize);
+        let grid = rows
+            .checked_mul(per_row)
+            .filter(|&g| g <= i32::MAX as usize && plane <= i32::MAX as usize)
+            .ok_or_else(|| {
+                Error::Shape(format!(
+                    "{kernel}: {rows} rows of {plane} elements exceed one launch's grid"
+                ))
+            })?;
+        args.push(Arg::I32(per_row as i32));
+        self.launch_grid(kernel, grid as u32, block, args);
+        Ok(())
+    }
+
     /// Launches a kernel on `grid` blocks of `block` threads.
     pub fn launch_grid(
         &mut self,
