@@ -91,17 +91,28 @@ setup_env() {
 perf() {
   setup_env
   mkdir -p reports
-  local b
-  for b in 1 32; do
-    echo "==> bench: ResNet-50 batch $b, GPU FP32 (TF32) and FP16 with CUDA graphs"
-    ./rtforge bench --model zoo:resnet50 --batch "$b" --backend cuda --fp16 --use-cuda-graph --duration 3 \
-      --report "reports/resnet50-b$b.json" || echo "gpu-check: bench resnet50 batch $b failed"
-  done
-  echo "==> profile: ResNet-50 batch 32 FP16, per layer and per kernel"
-  ./rtforge bench --model zoo:resnet50 --batch 32 --backend cuda --fp16 --duration 1 --dump-profile 5 \
-    || echo "gpu-check: profile failed"
+  echo "==> bench: ResNet-50 batch 1, GPU FP32 (TF32) and FP16 with CUDA graphs"
+  ./rtforge bench --model zoo:resnet50 --backend cuda --fp16 --use-cuda-graph --duration 3 \
+    --report reports/resnet50-b1.json || echo "gpu-check: bench resnet50 batch 1 failed"
+  batch32
   echo "==> the GPU peer: PyTorch ResNet-50 FP16, eager and CUDA graph (this image's torch)"
   "$py" torch-peer.py --batch 1,32 | tee reports/torch-peer.jsonl || echo "gpu-check: torch peer failed"
+}
+
+# ResNet-50 batch 32, GPU FP32 (TF32) and FP16 with CUDA graphs: with the copies, then with the
+# input resident on the device (--no-data-transfers, as the PyTorch peer times it), then the
+# per-layer and per-kernel profile.
+batch32() {
+  echo "==> bench: ResNet-50 batch 32 throughput, GPU FP32 (TF32) and FP16 with CUDA graphs"
+  ./rtforge bench --model zoo:resnet50 --batch 32 --backend cuda --fp16 --use-cuda-graph --duration 3 \
+    --report reports/resnet50-b32.json || echo "gpu-check: bench resnet50 batch 32 failed"
+  echo "==> bench: the same without host-device copies (input resident on the device)"
+  ./rtforge bench --model zoo:resnet50 --batch 32 --backend cuda --fp16 --use-cuda-graph --duration 3 \
+    --no-data-transfers --report reports/resnet50-b32-resident.json \
+    || echo "gpu-check: bench resnet50 batch 32 without transfers failed"
+  echo "==> profile: ResNet-50 batch 32, per layer and per kernel"
+  ./rtforge bench --model zoo:resnet50 --batch 32 --backend cuda --fp16 --duration 1 --dump-profile 5 \
+    || echo "gpu-check: profile failed"
 }
 
 run() {
@@ -117,9 +128,7 @@ run() {
     ./rtforge bench --model "zoo:$model" --backend cpu,cuda --fp16 --use-cuda-graph --duration 3 \
       --report "reports/$model.json" || echo "gpu-check: bench $model failed"
   done
-  echo "==> bench: ResNet-50 batch 32 throughput, GPU FP16 with CUDA graphs"
-  ./rtforge bench --model zoo:resnet50 --batch 32 --backend cuda --fp16 --use-cuda-graph --duration 3 \
-    --report reports/resnet50-b32.json || echo "gpu-check: bench resnet50 batch 32 failed"
+  batch32
   echo "==> a plan built for the device's arch, run from its PTX"
   if ./rtforge build --onnx zoo:resnet50 --backend cuda --fp16 --save-engine plans/resnet50-fp16.plan; then
     ./rtforge bench --engine plans/resnet50-fp16.plan --use-cuda-graph --duration 3 \
@@ -143,14 +152,14 @@ for f in sorted(pathlib.Path(sys.argv[1]).glob("*.json")):
             continue
         lat = (r.get("latency_ms") or {}).get("median")
         comp = (r.get("compute_ms") or {}).get("median")
-        rows.append((rep["model"], r["backend"], r["precision"], r["batch"], lat, comp, r.get("throughput_qps")))
+        rows.append((f.stem, r["backend"], r["precision"], r["batch"], lat, comp, r.get("throughput_qps")))
 cpu = {(m, b): lat for m, be, p, b, lat, _, _ in rows if be == "cpu" and p == "fp32"}
-print(f"{'model':<16}{'backend':<8}{'prec':<6}{'batch':>6}{'latency ms':>12}{'compute ms':>12}{'qps':>10}{'vs cpu':>8}")
+print(f"{'model':<24}{'backend':<8}{'prec':<6}{'batch':>6}{'latency ms':>12}{'compute ms':>12}{'qps':>10}{'vs cpu':>8}")
 for m, be, p, b, lat, comp, qps in rows:
     base = cpu.get((m, b))
     sp = f"{base / lat:.1f}x" if base and lat else "-"
     f = lambda x, d=3: f"{x:.{d}f}" if isinstance(x, (int, float)) else "-"
-    print(f"{m:<16}{be:<8}{p:<6}{b:>6}{f(lat):>12}{f(comp):>12}{f(qps, 1):>10}{sp:>8}")
+    print(f"{m:<24}{be:<8}{p:<6}{b:>6}{f(lat):>12}{f(comp):>12}{f(qps, 1):>10}{sp:>8}")
 peer = pathlib.Path(sys.argv[1]) / "torch-peer.jsonl"
 if peer.exists():
     for line in peer.read_text().splitlines():
@@ -158,7 +167,7 @@ if peer.exists():
         if "skipped" in r:
             print(f"pytorch peer skipped: {r['skipped']}")
             continue
-        print(f"{'resnet50':<16}{'torch':<8}{'fp16':<6}{r['batch']:>6}{r['median_ms']:>12.3f}{'-':>12}{r['images_per_s'] / r['batch']:>10.1f}  ({r['mode']})")
+        print(f"{'resnet50':<24}{'torch':<8}{'fp16':<6}{r['batch']:>6}{r['median_ms']:>12.3f}{'-':>12}{r['images_per_s'] / r['batch']:>10.1f}  ({r['mode']})")
 PY
   if grep -q "SKIPPED: no GPU" gpu-tests.log; then
     echo "gpu-check: the CUDA backend found no usable GPU here (see the SKIPPED lines above)" >&2

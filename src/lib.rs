@@ -41,5 +41,5 @@ pub const VERSION: &str = concat!(
     ")"
 );
 pub use ir::{Graph, Model};
-pub use runtime::Session;
+pub use runtime::{InputTensor, Session};
 pub use tensor::{DType, Tensor};

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::{Session, Tensor};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Which phase a progress report comes from.
@@ -74,6 +75,11 @@ pub fn measure(
         timed: AtomicUsize::new(0),
         failed: AtomicBool::new(false),
     };
+    // Shared once, so a query hands its inputs to the engine without copying them.
+    let feed: &HashMap<String, Arc<Tensor>> = &feed
+        .iter()
+        .map(|(k, t)| (k.clone(), Arc::new(t.clone())))
+        .collect();
     let warm_start = Instant::now();
     // The timed phase starts for every stream at this instant, set when the first stream ends its
     // warm-up; the others end theirs as soon as they see it.
@@ -128,7 +134,7 @@ pub fn measure(
 #[allow(clippy::too_many_arguments)]
 fn stream(
     session: &mut Session,
-    feed: &HashMap<String, Tensor>,
+    feed: &HashMap<String, Arc<Tensor>>,
     limits: &Limits,
     how: Concurrency,
     shared: &Shared,

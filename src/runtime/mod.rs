@@ -100,9 +100,9 @@ impl Session {
 
     /// [`Session::run`], also returning the device stage times where the backend has them.
     /// `transfers` false: see [`Engine::run_timed`] (no outputs come back).
-    pub fn run_timed(
+    pub fn run_timed<V: InputTensor>(
         &mut self,
-        inputs: &HashMap<String, Tensor>,
+        inputs: &HashMap<String, V>,
         transfers: bool,
     ) -> Result<(Vec<(String, Tensor)>, Option<StageTimes>)> {
         let ordered = self.bind(inputs)?;
@@ -119,16 +119,16 @@ impl Session {
     }
 
     /// [`Session::run`], also timing each layer where the backend can (`None` otherwise).
-    pub fn run_profiled(
+    pub fn run_profiled<V: InputTensor>(
         &mut self,
-        inputs: &HashMap<String, Tensor>,
+        inputs: &HashMap<String, V>,
     ) -> Result<Option<Vec<LayerTime>>> {
         let ordered = self.bind(inputs)?;
         Ok(self.engine.run_profiled(ordered)?.1)
     }
 
     /// Orders and checks inputs. Missing inputs are one error listing everything the model needs.
-    fn bind(&self, inputs: &HashMap<String, Tensor>) -> Result<Vec<Arc<Tensor>>> {
+    fn bind<V: InputTensor>(&self, inputs: &HashMap<String, V>) -> Result<Vec<Arc<Tensor>>> {
         for name in inputs.keys() {
             if !self.inputs.iter().any(|v| &v.name == name) {
                 return Err(Error::Input(format!(
@@ -156,17 +156,43 @@ impl Session {
         let shapes: Vec<(&str, &[usize])> = self
             .inputs
             .iter()
-            .map(|v| (v.name.as_str(), inputs[&v.name].shape()))
+            .map(|v| (v.name.as_str(), inputs[&v.name].tensor().shape()))
             .collect();
         check_profiles(&self.profiles, &shapes)?;
         let mut symbols: HashMap<&str, (usize, &str)> = HashMap::new();
         let mut out = Vec::with_capacity(self.inputs.len());
         for info in &self.inputs {
             let t = &inputs[&info.name];
-            check_input(info, t, &mut symbols)?;
-            out.push(Arc::new(t.clone()));
+            check_input(info, t.tensor(), &mut symbols)?;
+            out.push(t.shared());
         }
         Ok(out)
+    }
+}
+
+/// An input a session takes: an owned [`Tensor`], copied once into the query, or an
+/// `Arc<Tensor>`, handed over without a copy (what a caller running the same inputs many times,
+/// such as `bench`, uses).
+pub trait InputTensor {
+    fn tensor(&self) -> &Tensor;
+    fn shared(&self) -> Arc<Tensor>;
+}
+
+impl InputTensor for Tensor {
+    fn tensor(&self) -> &Tensor {
+        self
+    }
+    fn shared(&self) -> Arc<Tensor> {
+        Arc::new(self.clone())
+    }
+}
+
+impl InputTensor for Arc<Tensor> {
+    fn tensor(&self) -> &Tensor {
+        self
+    }
+    fn shared(&self) -> Arc<Tensor> {
+        Arc::clone(self)
     }
 }
 

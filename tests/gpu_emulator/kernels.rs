@@ -41,7 +41,6 @@ pub fn launch(m: &mut Mem, kernel: &str, grid: u32, args: &[Arg]) {
         "compare",
         "where",
         "cast",
-        "epilogue_planes",
         "epilogue",
         "im2col",
         "col2im",
@@ -150,27 +149,11 @@ pub fn launch(m: &mut Mem, kernel: &str, grid: u32, args: &[Arg]) {
                 m.set(t, y, i, act(code, v, fa, fb));
             }
         }
-        "epilogue_planes" => {
-            let (y, bias, plane, channels, res) = (a.p(), a.p(), a.i(), a.i(), a.p());
-            let (code, fa, fb) = (a.i() as i32, a.f(), a.f());
-            let rows = grid as i64 / a.i();
-            for i in 0..rows * plane {
-                let mut v = m.get(t, y, i);
-                if bias != 0 {
-                    v += m.get(t, bias, (i / plane) % channels);
-                }
-                if res != 0 {
-                    v += m.get(t, res, i);
-                }
-                m.set(t, y, i, act(code, v, fa, fb));
-            }
-        }
         "im2col" => {
-            let (x, col, x_img, channels) = (a.p(), a.p(), a.i(), a.i());
+            let (total, x, col, x_img, channels) = (a.i(), a.p(), a.p(), a.i(), a.i());
             let w = window(a);
             let (p_n, kk, plane) = (vol(w.output), vol(w.kernel), vol(w.input));
             let k_n = channels * kk;
-            let total = grid as i64 / a.i() * p_n;
             for i in 0..total {
                 let (p, r) = (i % p_n, i / p_n);
                 let (kx, img) = (r % k_n, r / k_n);

@@ -43,22 +43,52 @@ struct Window {
 #define FOR_EACH(i, n) \
     for (i64 i = (i64)blockIdx.x * blockDim.x + threadIdx.x; i < (n); i += (i64)blockDim.x * gridDim.x)
 
-// A launch over rows of `plane` elements, `per_row` blocks per row (`Lowerer::launch_rows`): the
-// row and the position in it are one 32-bit division per block, not 64-bit divisions per
-// element, and whatever depends on the row alone (a channel, a kernel tap) is uniform in a block.
-// False for the threads past the row's end.
-__device__ __forceinline__ bool row_index(int plane, int per_row, i64& row, int& pos) {
-    const unsigned r = blockIdx.x / (unsigned)per_row;
-    row = r;
-    pos = (int)(blockIdx.x - r * (unsigned)per_row) * blockDim.x + threadIdx.x;
-    return pos < plane;
-}
-
 __device__ __forceinline__ float to_f(float x) { return x; }
 __device__ __forceinline__ float to_f(__half x) { return __half2float(x); }
 template <typename T> __device__ __forceinline__ T from_f(float x);
 template <> __device__ __forceinline__ float from_f<float>(float x) { return x; }
 template <> __device__ __forceinline__ __half from_f<__half>(float x) { return __float2half(x); }
+
+// Chunked elementwise kernels (`Lowerer::launch_chunks`): each thread takes VEC consecutive
+// elements, so it has VEC independent loads in flight and moves 16-byte words where aligned; one
+// thread's scalar 2-byte accesses leave most of the memory bandwidth unused.
+#define VEC 8
+#define FOR_EACH_CHUNK(i0, n) \
+    for (i64 i0 = ((i64)blockIdx.x * blockDim.x + threadIdx.x) * VEC; i0 < (n); i0 += (i64)blockDim.x * gridDim.x * VEC)
+
+// The first `count` (≤ VEC) elements at p as floats: one or two 16-byte loads when all VEC are
+// there and p is 16-byte aligned.
+template <typename T>
+__device__ __forceinline__ void load_vec(const T* p, int count, float (&v)[VEC]) {
+    if (count == VEC && ((unsigned long long)p & 15) == 0) {
+        __align__(16) T t[VEC];
+#pragma unroll
+        for (int i = 0; i < (int)(VEC * sizeof(T) / 16); ++i)
+            reinterpret_cast<uint4*>(t)[i] = reinterpret_cast<const uint4*>(p)[i];
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) v[i] = to_f(t[i]);
+    } else {
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) v[i] = i < count ? to_f(p[i]) : 0.0f;
+    }
+}
+
+// Stores the first `count` (≤ VEC) of v at p, as `load_vec` reads.
+template <typename T>
+__device__ __forceinline__ void store_vec(T* p, int count, const float (&v)[VEC]) {
+    if (count == VEC && ((unsigned long long)p & 15) == 0) {
+        __align__(16) T t[VEC];
+#pragma unroll
+        for (int i = 0; i < VEC; ++i) t[i] = from_f<T>(v[i]);
+#pragma unroll
+        for (int i = 0; i < (int)(VEC * sizeof(T) / 16); ++i)
+            reinterpret_cast<uint4*>(p)[i] = reinterpret_cast<const uint4*>(t)[i];
+    } else {
+#pragma unroll
+        for (int i = 0; i < VEC; ++i)
+            if (i < count) p[i] = from_f<T>(v[i]);
+    }
+}
 
 // The offset of flat output index `i` in an operand with `strides` (0 on broadcast dims), for an
 // output of `rank` dims `shape`.

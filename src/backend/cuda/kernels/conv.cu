@@ -5,35 +5,59 @@
 __device__ __forceinline__ i64 volume(const int* d) { return (i64)d[0] * d[1] * d[2]; }
 
 // col[img][c·KK + k][p] = x[img][c][source(p, k)] (0 in the padding), for `imgs` images of
-// `channels` channels each, x_img elements apart. One launch row per (img, c·KK + k): the tap and
-// the channel are the block's, each thread finds its source pixel from its output position.
+// `channels` channels each, x_img elements apart. A thread fills VEC consecutive columns of a
+// row, stepping the output position (and, past a row's end, the tap) instead of dividing anew.
 template <typename T>
-__device__ void im2col_t(const T* x, T* col, i64 x_img, int channels, Window w, int per_row) {
-    const int P = w.out[0] * w.out[1] * w.out[2];
-    i64 row;
-    int p;
-    if (!row_index(P, per_row, row, p)) return;
+__device__ void im2col_t(i64 total, const T* x, T* col, i64 x_img, int channels, Window w) {
+    const i64 P = volume(w.out);
     const int KK = w.k[0] * w.k[1] * w.k[2];
-    const int K = channels * KK;
-    const i64 img = row / K;
-    const int kk = (int)(row - img * K);
-    const int c = kk / KK, kr = kk - c * KK;
-    const int kw = kr % w.k[2], kh = (kr / w.k[2]) % w.k[1], kd = kr / (w.k[2] * w.k[1]);
-    const int ow = p % w.out[2], q = p / w.out[2];
-    const int oh = q % w.out[1], od = q / w.out[1];
-    const int id = od * w.stride[0] - w.pad[0] + kd * w.dil[0];
-    const int ih = oh * w.stride[1] - w.pad[1] + kh * w.dil[1];
-    const int iw = ow * w.stride[2] - w.pad[2] + kw * w.dil[2];
-    T v = from_f<T>(0.0f);
-    if (id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1] && iw >= 0 && iw < w.in[2]) {
-        const i64 plane = (i64)w.in[0] * w.in[1] * w.in[2];
-        v = x[img * x_img + c * plane + ((i64)id * w.in[1] + ih) * w.in[2] + iw];
+    const i64 K = (i64)channels * KK;
+    const i64 plane = volume(w.in);
+    FOR_EACH_CHUNK(i0, total) {
+        const int count = (int)min((i64)VEC, total - i0);
+        i64 row = i0 / P;
+        const i64 p = i0 - row * P;
+        int ow = (int)(p % w.out[2]), oh = (int)((p / w.out[2]) % w.out[1]);
+        int od = (int)(p / ((i64)w.out[2] * w.out[1]));
+        const T* src;
+        int kw, kh, kd;
+        auto tap = [&](i64 r) {
+            const i64 img = r / K;
+            const int kk = (int)(r - img * K);
+            const int c = kk / KK, kr = kk - c * KK;
+            kw = kr % w.k[2];
+            kh = (kr / w.k[2]) % w.k[1];
+            kd = kr / (w.k[2] * w.k[1]);
+            src = x + img * x_img + c * plane;
+        };
+        tap(row);
+        float v[VEC];
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+            v[j] = 0.0f;
+            const int id = od * w.stride[0] - w.pad[0] + kd * w.dil[0];
+            const int ih = oh * w.stride[1] - w.pad[1] + kh * w.dil[1];
+            const int iw = ow * w.stride[2] - w.pad[2] + kw * w.dil[2];
+            if (j < count && id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1] && iw >= 0 && iw < w.in[2]) {
+                v[j] = to_f(src[((i64)id * w.in[1] + ih) * w.in[2] + iw]);
+            }
+            if (++ow == w.out[2]) {
+                ow = 0;
+                if (++oh == w.out[1]) {
+                    oh = 0;
+                    if (++od == w.out[0]) {
+                        od = 0;
+                        if (j + 1 < count) tap(++row);
+                    }
+                }
+            }
+        }
+        store_vec(col + i0, count, v);
     }
-    col[row * P + p] = v;
 }
 
-extern "C" __global__ void im2col_f32(const float* x, float* col, i64 x_img, int channels, Window w, int per_row) { im2col_t(x, col, x_img, channels, w, per_row); }
-extern "C" __global__ void im2col_f16(const __half* x, __half* col, i64 x_img, int channels, Window w, int per_row) { im2col_t(x, col, x_img, channels, w, per_row); }
+extern "C" __global__ void im2col_f32(i64 total, const float* x, float* col, i64 x_img, int channels, Window w) { im2col_t(total, x, col, x_img, channels, w); }
+extern "C" __global__ void im2col_f16(i64 total, const __half* x, __half* col, i64 x_img, int channels, Window w) { im2col_t(total, x, col, x_img, channels, w); }
 
 // ConvTranspose's scatter written as a gather: y[c][o] (+)= Σ col[c·KK + k][i] over the kernel
 // taps k whose forward window maps input position i onto o. Here `w` is the forward window from

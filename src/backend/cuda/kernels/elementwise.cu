@@ -218,35 +218,32 @@ DEF_CASTS_FROM(u8, u8)
 // ---------------------------------------------------------------- epilogue
 // In place on y: + bias[(i / inner) % channels] (when bias is not null), + residual[i] (when not
 // null), then the activation `code` with parameters a, b. Conv uses inner = the spatial size and
-// channels = M; Gemm / MatMul use inner = 1 and channels = N (a bias per column).
+// channels = M; Gemm / MatMul use inner = 1 and channels = N (a bias per column). VEC elements a
+// thread, the bias index stepped rather than divided for each.
 template <typename T>
 __device__ void epilogue_t(i64 n, T* y, const T* bias, i64 inner, i64 channels, const T* res, int code, float a, float b) {
-    FOR_EACH(i, n) {
-        float v = to_f(y[i]);
-        if (bias) v += to_f(bias[(i / inner) % channels]);
-        if (res) v += to_f(res[i]);
-        y[i] = from_f<T>(apply_act(code, v, a, b));
+    FOR_EACH_CHUNK(i0, n) {
+        const int count = (int)min((i64)VEC, n - i0);
+        float v[VEC], r[VEC];
+        load_vec(y + i0, count, v);
+        if (res) load_vec(res + i0, count, r);
+        const i64 q = i0 / inner;
+        i64 pos = i0 - q * inner, ch = q % channels;
+#pragma unroll
+        for (int j = 0; j < VEC; ++j) {
+            float t = v[j];
+            if (bias) t += to_f(bias[ch]);
+            if (res) t += r[j];
+            v[j] = apply_act(code, t, a, b);
+            if (++pos == inner) {
+                pos = 0;
+                if (++ch == channels) ch = 0;
+            }
+        }
+        store_vec(y + i0, count, v);
     }
 }
 
 #define EPILOGUE_ARGS(T) i64 n, T* y, const T* bias, i64 inner, i64 channels, const T* res, int code, float a, float b
 extern "C" __global__ void epilogue_f32(EPILOGUE_ARGS(float)) { epilogue_t(n, y, bias, inner, channels, res, code, a, b); }
 extern "C" __global__ void epilogue_f16(EPILOGUE_ARGS(__half)) { epilogue_t(n, y, bias, inner, channels, res, code, a, b); }
-
-// The same over planes of `plane` elements (a convolution's output channels), one launch row per
-// plane: the bias is the block's.
-template <typename T>
-__device__ void epilogue_planes_t(T* y, const T* bias, int plane, int channels, const T* res, int code, float a, float b, int per_row) {
-    i64 row;
-    int p;
-    if (!row_index(plane, per_row, row, p)) return;
-    const i64 i = row * plane + p;
-    float v = to_f(y[i]);
-    if (bias) v += to_f(bias[row % channels]);
-    if (res) v += to_f(res[i]);
-    y[i] = from_f<T>(apply_act(code, v, a, b));
-}
-
-#define EPILOGUE_PLANES_ARGS(T) T* y, const T* bias, int plane, int channels, const T* res, int code, float a, float b, int per_row
-extern "C" __global__ void epilogue_planes_f32(EPILOGUE_PLANES_ARGS(float)) { epilogue_planes_t(y, bias, plane, channels, res, code, a, b, per_row); }
-extern "C" __global__ void epilogue_planes_f16(EPILOGUE_PLANES_ARGS(__half)) { epilogue_planes_t(y, bias, plane, channels, res, code, a, b, per_row); }

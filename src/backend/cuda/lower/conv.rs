@@ -120,14 +120,16 @@ pub fn conv(l: &mut Lowerer, node: &Node, p: &ir::Conv) -> Result<Vec<Value>> {
         for n0 in (0..ch.batch).step_by(chunk) {
             let imgs = chunk.min(ch.batch - n0);
             for g in 0..ch.groups {
+                let total = imgs * k * out_sp;
                 let args = vec![
+                    Arg::I64(total as i64),
                     Arg::Ptr(x.buf.at((n0 * c + g * ch.cg) * in_sp * es)),
                     Arg::Ptr(col),
                     Arg::I64((c * in_sp) as i64),
                     Arg::I32(ch.cg as i32),
                     Arg::Window(window),
                 ];
-                l.launch_rows(format!("im2col_{suffix}"), imgs * k, out_sp, args)?;
+                l.launch_chunks(format!("im2col_{suffix}"), total, args);
                 let y_g = y.buf.at((n0 * m + g * ch.mg) * out_sp * es);
                 push(
                     l,

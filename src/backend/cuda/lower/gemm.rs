@@ -90,10 +90,6 @@ pub fn plain(buf: Buf, cols: usize, stride: usize) -> Mat {
     }
 }
 
-/// Planes at least this long (a convolution's output channels) take the kernel with a launch row
-/// per plane; shorter ones (a Gemm's bias per column) the flat one.
-const PLANE_MIN: usize = 32;
-
 /// `y += bias[(i / inner) % channels]`, `+ residual`, then `act`, in place; nothing when there is
 /// nothing to do.
 pub fn epilogue(
@@ -111,32 +107,18 @@ pub fn epilogue(
     let suffix = float_suffix("an epilogue", y.dtype)?;
     let n = y.len();
     let (code, a, b) = act;
-    let (bias, residual) = (bias.unwrap_or(Buf::Null), residual.unwrap_or(Buf::Null));
-    if inner >= PLANE_MIN && inner <= i32::MAX as usize && channels <= i32::MAX as usize {
-        let args = vec![
-            Arg::Ptr(y.buf),
-            Arg::Ptr(bias),
-            Arg::I32(inner as i32),
-            Arg::I32(channels as i32),
-            Arg::Ptr(residual),
-            Arg::I32(code),
-            Arg::F32(a),
-            Arg::F32(b),
-        ];
-        return l.launch_rows(format!("epilogue_planes_{suffix}"), n / inner, inner, args);
-    }
     let args = vec![
         Arg::I64(n as i64),
         Arg::Ptr(y.buf),
-        Arg::Ptr(bias),
+        Arg::Ptr(bias.unwrap_or(Buf::Null)),
         Arg::I64(inner.max(1) as i64),
         Arg::I64(channels.max(1) as i64),
-        Arg::Ptr(residual),
+        Arg::Ptr(residual.unwrap_or(Buf::Null)),
         Arg::I32(code),
         Arg::F32(a),
         Arg::F32(b),
     ];
-    l.launch(format!("epilogue_{suffix}"), n, args);
+    l.launch_chunks(format!("epilogue_{suffix}"), n, args);
     Ok(())
 }
 

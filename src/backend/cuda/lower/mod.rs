@@ -42,6 +42,8 @@ pub use input_spec::{input_specs, InputSpec};
 
 /// Threads per block of the elementwise (grid-stride) kernels.
 pub const BLOCK: u32 = 256;
+/// Elements a thread of a chunked kernel takes (`VEC` in `common.cuh`).
+const VEC: usize = 8;
 /// Most blocks an elementwise launch uses; grid-stride loops cover the rest (65536 × 256 threads
 /// keep every SM of an H100 busy many times over).
 const MAX_GRID: u64 = 65_536;
@@ -382,33 +384,10 @@ impl<'g> Lowerer<'g> {
         self.launch_grid(kernel, grid, BLOCK, args);
     }
 
-    /// Launches a kernel over `rows` rows of `plane` elements, a thread per element: whole blocks
-    /// per row (of up to [`BLOCK`] threads, fewer for short rows), with the blocks per row added as
-    /// the last argument (`row_index` in `common.cuh`).
-    pub fn launch_rows(
-        &mut self,
-        kernel: impl Into<String>,
-        rows: usize,
-        plane: usize,
-        mut args: Vec<Arg>,
-    ) -> Result<()> {
-        let kernel = kernel.into();
-        if rows == 0 || plane == 0 {
-            return Ok(());
-        }
-        let block = (plane.next_multiple_of(32) as u32).min(BLOCK);
-        let per_row = plane.div_ceil(block as usize);
-        let grid = rows
-            .checked_mul(per_row)
-            .filter(|&g| g <= i32::MAX as usize && plane <= i32::MAX as usize)
-            .ok_or_else(|| {
-                Error::Shape(format!(
-                    "{kernel}: {rows} rows of {plane} elements exceed one launch's grid"
-                ))
-            })?;
-        args.push(Arg::I32(per_row as i32));
-        self.launch_grid(kernel, grid as u32, block, args);
-        Ok(())
+    /// Launches a chunked elementwise kernel over `n` elements, [`VEC`] a thread
+    /// (`FOR_EACH_CHUNK` in `common.cuh`).
+    pub fn launch_chunks(&mut self, kernel: impl Into<String>, n: usize, args: Vec<Arg>) {
+        self.launch(kernel, n.div_ceil(VEC), args);
     }
 
     /// Launches a kernel on `grid` blocks of `block` threads.
