@@ -248,8 +248,9 @@ fn bench_says_why_cuda_is_unavailable_or_runs() {
 }
 
 /// Nodes without a kernel run on the CPU between device steps with `--allow-cpu-fallback`, with
-/// and without `--use-cuda-graph` (such a program runs its steps directly), twice each so the
-/// second query reuses the program; without the option the engine is refused.
+/// and without `--use-cuda-graph` (a graph captured for each run of device steps between the host
+/// steps), twice each so the second query reuses the program and replays its graphs; without the
+/// option the engine is refused.
 #[test]
 fn cpu_fallback_nodes_match_the_cpu() {
     if !gpu("cpu_fallback_nodes_match_the_cpu") {

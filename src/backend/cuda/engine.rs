@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Graph, Model};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Outputs, stage times, per-step milliseconds (profiling) and the program that ran.
@@ -37,8 +37,6 @@ pub struct CudaEngine {
     options: CudaOptions,
     /// Largest activation arena of any program so far.
     peak: AtomicU64,
-    /// Whether the user was told that a program with host steps runs without a CUDA graph.
-    told_no_graph: AtomicBool,
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
@@ -88,7 +86,6 @@ impl CudaEngine {
             graph: model.graph.clone(),
             options: options.clone(),
             peak: AtomicU64::new(0),
-            told_no_graph: AtomicBool::new(false),
         })
     }
 
@@ -133,7 +130,6 @@ impl CudaEngine {
             }
         };
         let key = Arc::as_ptr(&program) as usize;
-        let mode = self.runnable_mode(&program, mode);
         let (outs, times, layers) = worker.run(
             &self.device,
             &self.weights,
@@ -145,21 +141,6 @@ impl CudaEngine {
         )?;
         lock(&self.workers)?.push(worker);
         Ok((outs, times, layers, program))
-    }
-
-    /// `mode`, except that a program with steps on the host runs directly instead of as a CUDA
-    /// graph: a capture cannot hold the host's work (said once per engine).
-    fn runnable_mode(&self, program: &BoundProgram, mode: Mode) -> Mode {
-        if mode != Mode::Graph || !program.program.has_host_steps() {
-            return mode;
-        }
-        if !self.told_no_graph.swap(true, Ordering::Relaxed) {
-            tracing::warn!(
-                "nodes run on the CPU (--allow-cpu-fallback), so the CUDA graph is not used: the \
-                 steps are launched one by one"
-            );
-        }
-        Mode::Direct
     }
 
     fn mode(&self) -> Mode {

@@ -15,6 +15,7 @@ use cudarc::driver::{
     result, sys, CudaEvent, CudaGraph, CudaSlice, CudaStream, DevicePtr, PinnedHostSlice,
 };
 use std::ffi::c_void;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// How to run the steps.
@@ -76,8 +77,9 @@ pub struct Worker {
     pinned_in: Option<PinnedHostSlice<u8>>,
     pinned_out: Option<PinnedHostSlice<u8>>,
     marks: [CudaEvent; 4],
-    /// The graph captured for the program with this key.
-    graph: Option<(usize, Captured)>,
+    /// The graphs captured for the program with this key: one per run of device steps between
+    /// the steps on the host (`None` for a run that captured no work).
+    graph: Option<(usize, Vec<Option<Captured>>)>,
     /// The program whose inputs are in the arena from the last query (the lowering keeps input
     /// bytes alive for the whole program), for queries without transfers.
     resident: Option<usize>,
@@ -85,6 +87,32 @@ pub struct Worker {
 
 /// A captured CUDA graph.
 struct Captured(CudaGraph);
+
+/// A program's steps as a CUDA graph replays them: runs of device steps, each captured as one
+/// graph, between the steps that run on the host (`--allow-cpu-fallback`), which cannot be.
+#[derive(Debug, PartialEq)]
+enum Part {
+    Device(Range<usize>),
+    Host(usize),
+}
+
+fn parts(steps: &[(Step, usize)]) -> Vec<Part> {
+    let mut out = vec![];
+    let mut start = 0;
+    for (i, (step, _)) in steps.iter().enumerate() {
+        if matches!(step, Step::Host(_)) {
+            if start < i {
+                out.push(Part::Device(start..i));
+            }
+            out.push(Part::Host(i));
+            start = i + 1;
+        }
+    }
+    if start < steps.len() {
+        out.push(Part::Device(start..steps.len()));
+    }
+    out
+}
 
 // SAFETY: an instantiated graph may be launched from any thread; a worker (and so its graph) is
 // used by one thread at a time, taken from and returned to the engine's pool under its lock.
@@ -275,28 +303,25 @@ impl Worker {
                     for i in 0..p.program.steps.len() {
                         self.step(p, i, arena, weights)?;
                     }
-                    self.stream
-                        .begin_capture(
-                            sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL,
-                        )
-                        .map_err(driver("starting a CUDA graph capture"))?;
-                    let mut launched = Ok(());
-                    for i in 0..p.program.steps.len() {
-                        launched = self.step(p, i, arena, weights);
-                        if launched.is_err() {
-                            break;
+                    let mut graphs = vec![];
+                    for part in parts(&p.program.steps) {
+                        if let Part::Device(range) = part {
+                            graphs.push(self.capture(p, range, arena, weights)?);
                         }
                     }
-                    // The capture must be ended whatever happened.
-                    let graph = self
-                        .stream
-                        .end_capture(sys::CUgraphInstantiate_flags(0))
-                        .map_err(driver("instantiating the CUDA graph"))?;
-                    launched?;
-                    self.graph = graph.map(|g| (key, Captured(g)));
+                    self.graph = Some((key, graphs));
                 }
-                if let Some((_, Captured(g))) = &self.graph {
-                    g.launch().map_err(driver("launching the CUDA graph"))?;
+                let graphs = &self.graph.as_ref().expect("captured above").1;
+                let mut next = graphs.iter();
+                for part in parts(&p.program.steps) {
+                    match part {
+                        Part::Device(_) => {
+                            if let Some(Some(Captured(g))) = next.next() {
+                                g.launch().map_err(driver("launching the CUDA graph"))?;
+                            }
+                        }
+                        Part::Host(i) => self.step(p, i, arena, weights)?,
+                    }
                 }
                 Ok(None)
             }
@@ -327,6 +352,34 @@ impl Worker {
                 Ok(Some(ms))
             }
         }
+    }
+
+    /// Captures steps `range` of `p` (none of them on the host) as a CUDA graph; `None` when
+    /// the capture holds no work.
+    fn capture(
+        &self,
+        p: &BoundProgram,
+        range: Range<usize>,
+        arena: u64,
+        weights: &Weights,
+    ) -> Result<Option<Captured>> {
+        self.stream
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)
+            .map_err(driver("starting a CUDA graph capture"))?;
+        let mut launched = Ok(());
+        for i in range {
+            launched = self.step(p, i, arena, weights);
+            if launched.is_err() {
+                break;
+            }
+        }
+        // The capture must be ended whatever happened.
+        let graph = self
+            .stream
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(driver("instantiating the CUDA graph"))?;
+        launched?;
+        Ok(graph.map(Captured))
     }
 
     /// Enqueues step `i` of `p`.
@@ -480,5 +533,49 @@ fn arg_ptr(a: &mut Arg) -> *mut c_void {
         Arg::Chain(v) => p(v),
         // Resolved to U64 before launching.
         Arg::Ptr(_) => std::ptr::null_mut(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parts, Part};
+    use crate::backend::cuda::program::{HostStep, Step};
+    use crate::ir::{Node, Op};
+
+    #[test]
+    fn host_steps_split_the_graph_into_parts() {
+        let copy = || Step::Copy {
+            src: super::Buf::Null,
+            dst: super::Buf::Null,
+            bytes: 0,
+        };
+        let host = || {
+            Step::Host(HostStep {
+                node: Box::new(Node {
+                    name: "n".into(),
+                    op: Op::Identity,
+                    inputs: vec![],
+                    outputs: vec![],
+                }),
+                inputs: vec![],
+                outputs: vec![],
+            })
+        };
+        let steps: Vec<(Step, usize)> = [host(), copy(), copy(), host(), host(), copy()]
+            .into_iter()
+            .map(|s| (s, 0))
+            .collect();
+        assert_eq!(
+            parts(&steps),
+            vec![
+                Part::Host(0),
+                Part::Device(1..3),
+                Part::Host(3),
+                Part::Host(4),
+                Part::Device(5..6)
+            ]
+        );
+        assert_eq!(parts(&steps[1..3]), vec![Part::Device(0..2)]);
+        assert!(parts(&[]).is_empty());
     }
 }
