@@ -5,6 +5,10 @@
 use super::builder::GraphBuilder;
 use crate::tensor::DType;
 
+/// Scale of the projection BN of a block with a residual add, as in [`super::resnet`]: random
+/// weights otherwise grow the residual stream block after block, and with it FP16's error.
+const RESIDUAL_GAIN: f32 = 0.3;
+
 /// Table 2 of the paper: expansion t, output channels c, repeats n, first stride s.
 const SETTINGS: [(usize, usize, usize, usize); 7] = [
     (1, 16, 1, 1),
@@ -101,10 +105,11 @@ fn inverted_residual(
         1,
         1,
     );
-    let y = g.batch_norm(&format!("{scope}.conv.{}", layer + 2), &y, cout);
+    let bn = format!("{scope}.conv.{}", layer + 2);
     if stride == 1 && cin == cout {
+        let y = g.batch_norm_scaled(&bn, &y, cout, RESIDUAL_GAIN);
         g.add(scope, x, &y)
     } else {
-        y
+        g.batch_norm(&bn, &y, cout)
     }
 }

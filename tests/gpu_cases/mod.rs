@@ -97,7 +97,7 @@ pub fn check_outputs(name: &str, got: &[Tensor], want: &[Tensor], tol: f64) -> R
 /// The relative-L2 bound of a case against the CPU backend: `fp32` for an FP32 graph; for an
 /// FP16 graph 1e-2, or 1.5× what the CPU's own FP16 run is from its FP32 run when the model is
 /// more sensitive than that (two FP16 engines round differently, and cannot agree more closely
-/// than FP16 agrees with FP32: random-weight MobileNetV2 is 1.2e-2 from FP32 on the CPU).
+/// than FP16 agrees with FP32).
 pub fn tolerance(c: &Case, fp32: f64) -> f64 {
     if !c.fp16 {
         return fp32;
