@@ -27,7 +27,14 @@ mkdir -p testdata/zoo
 for spec in "resnet18 --batch 1" "mobilenetv2 --batch 1" "bert --batch 1 --seq 32 --layers 2"; do
   set -- $spec
   name=$1; shift
-  [ -f "testdata/zoo/$name.onnx" ] || target/release/rtforge zoo export "$name" -o "testdata/zoo/$name.onnx" "$@"
+  # Exported every time (seconds), kept only when it differs: a changed zoo generator must not
+  # leave stale models (and onnxruntime references, keyed by the model's hash) behind.
+  target/release/rtforge zoo export "$name" -o "testdata/zoo/$name.onnx.new" "$@"
+  if cmp -s "testdata/zoo/$name.onnx.new" "testdata/zoo/$name.onnx"; then
+    rm "testdata/zoo/$name.onnx.new"
+  else
+    mv "testdata/zoo/$name.onnx.new" "testdata/zoo/$name.onnx"
+  fi
 done
 
 step "onnxruntime reference outputs"

@@ -28,6 +28,7 @@ pub mod lower;
 pub mod nvrtc;
 pub mod probe;
 pub mod program;
+mod segments;
 pub mod toolkit;
 mod worker;
 

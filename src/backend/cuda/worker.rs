@@ -8,6 +8,7 @@ use super::bind::{BoundProgram, Weights};
 use super::blas::{workspace_bytes, LtHandle};
 use super::device::{driver, host_bytes, Device};
 use super::program::{Arg, Buf, HostInput, HostStep, OutputSource, Step};
+use super::segments::{parts, Part};
 use crate::backend::StageTimes;
 use crate::error::{Error, Result};
 use crate::tensor::{decode_le, Tensor};
@@ -87,32 +88,6 @@ pub struct Worker {
 
 /// A captured CUDA graph.
 struct Captured(CudaGraph);
-
-/// A program's steps as a CUDA graph replays them: runs of device steps, each captured as one
-/// graph, between the steps that run on the host (`--allow-cpu-fallback`), which cannot be.
-#[derive(Debug, PartialEq)]
-enum Part {
-    Device(Range<usize>),
-    Host(usize),
-}
-
-fn parts(steps: &[(Step, usize)]) -> Vec<Part> {
-    let mut out = vec![];
-    let mut start = 0;
-    for (i, (step, _)) in steps.iter().enumerate() {
-        if matches!(step, Step::Host(_)) {
-            if start < i {
-                out.push(Part::Device(start..i));
-            }
-            out.push(Part::Host(i));
-            start = i + 1;
-        }
-    }
-    if start < steps.len() {
-        out.push(Part::Device(start..steps.len()));
-    }
-    out
-}
 
 // SAFETY: an instantiated graph may be launched from any thread; a worker (and so its graph) is
 // used by one thread at a time, taken from and returned to the engine's pool under its lock.
@@ -533,49 +508,5 @@ fn arg_ptr(a: &mut Arg) -> *mut c_void {
         Arg::Chain(v) => p(v),
         // Resolved to U64 before launching.
         Arg::Ptr(_) => std::ptr::null_mut(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{parts, Part};
-    use crate::backend::cuda::program::{HostStep, Step};
-    use crate::ir::{Node, Op};
-
-    #[test]
-    fn host_steps_split_the_graph_into_parts() {
-        let copy = || Step::Copy {
-            src: super::Buf::Null,
-            dst: super::Buf::Null,
-            bytes: 0,
-        };
-        let host = || {
-            Step::Host(HostStep {
-                node: Box::new(Node {
-                    name: "n".into(),
-                    op: Op::Identity,
-                    inputs: vec![],
-                    outputs: vec![],
-                }),
-                inputs: vec![],
-                outputs: vec![],
-            })
-        };
-        let steps: Vec<(Step, usize)> = [host(), copy(), copy(), host(), host(), copy()]
-            .into_iter()
-            .map(|s| (s, 0))
-            .collect();
-        assert_eq!(
-            parts(&steps),
-            vec![
-                Part::Host(0),
-                Part::Device(1..3),
-                Part::Host(3),
-                Part::Host(4),
-                Part::Device(5..6)
-            ]
-        );
-        assert_eq!(parts(&steps[1..3]), vec![Part::Device(0..2)]);
-        assert!(parts(&[]).is_empty());
     }
 }
