@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::ir::ValueId;
 use cudarc::driver::CudaFunction;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The graph's initializers on the device, uploaded once per engine.
 pub type Weights = HashMap<ValueId, Upload>;
@@ -27,6 +28,9 @@ fn staging(sizes: impl Iterator<Item = usize>) -> (Vec<usize>, usize) {
 
 /// A program ready to run on one device.
 pub struct BoundProgram {
+    /// Unique for the process: what a worker keys its captured graph and resident inputs by (an
+    /// address could be reused once a program is dropped from the engine's cache).
+    pub id: usize,
     pub program: Program,
     consts: Vec<Upload>,
     /// Per step: the kernel of a launch.
@@ -101,7 +105,9 @@ impl BoundProgram {
             OutputSource::Device(t) => t.bytes(),
             OutputSource::Host(_) => 0,
         }));
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         Ok(BoundProgram {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             program,
             consts,
             kernels,

@@ -5,6 +5,7 @@
 
 use super::bind::{BoundProgram, Weights};
 use super::blas::workspace_bytes;
+use super::cache::{Lru, MAX_PROGRAMS};
 use super::device::Device;
 use super::lower::{self, support};
 use super::nvrtc::{self, PtxModule};
@@ -30,7 +31,7 @@ type ShapeKey = Vec<lower::InputSpec>;
 pub struct CudaEngine {
     // Dropped first: the workers' streams and buffers, then programs and weights, then the device.
     workers: Mutex<Vec<Worker>>,
-    programs: Mutex<HashMap<ShapeKey, Arc<BoundProgram>>>,
+    programs: Mutex<Lru<ShapeKey, Arc<BoundProgram>>>,
     weights: Weights,
     device: Arc<Device>,
     graph: Graph,
@@ -80,7 +81,7 @@ impl CudaEngine {
         }
         Ok(CudaEngine {
             workers: Mutex::new(vec![]),
-            programs: Mutex::new(HashMap::new()),
+            programs: Mutex::new(Lru::new(MAX_PROGRAMS)),
             weights,
             device: Arc::new(device),
             graph: model.graph.clone(),
@@ -129,7 +130,7 @@ impl CudaEngine {
                 Worker::new(&self.device)?
             }
         };
-        let key = Arc::as_ptr(&program) as usize;
+        let key = program.id;
         let (outs, times, layers) = worker.run(
             &self.device,
             &self.weights,

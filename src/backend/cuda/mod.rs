@@ -21,6 +21,7 @@ pub mod arch;
 pub mod arena;
 mod bind;
 pub mod blas;
+mod cache;
 pub mod codes;
 mod device;
 pub mod engine;
