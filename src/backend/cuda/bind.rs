@@ -6,6 +6,7 @@
 use super::blas::LtMatmul;
 use super::device::{Device, Upload};
 use super::program::{check_args, Buf, OutputSource, Program, Step};
+use super::segments::{parts, Part};
 use crate::error::{Error, Result};
 use crate::ir::ValueId;
 use cudarc::driver::CudaFunction;
@@ -32,6 +33,8 @@ pub struct BoundProgram {
     /// address could be reused once a program is dropped from the engine's cache).
     pub id: usize,
     pub program: Program,
+    /// The steps split at the host steps, as a CUDA graph replays them (found once, not per query).
+    pub parts: Vec<Part>,
     consts: Vec<Upload>,
     /// Per step: the kernel of a launch.
     pub kernels: Vec<Option<CudaFunction>>,
@@ -108,6 +111,7 @@ impl BoundProgram {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         Ok(BoundProgram {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            parts: parts(&program.steps),
             program,
             consts,
             kernels,

@@ -8,7 +8,7 @@ use super::bind::{BoundProgram, Weights};
 use super::blas::{workspace_bytes, LtHandle};
 use super::device::{driver, host_bytes, Device};
 use super::program::{Arg, Buf, HostInput, HostStep, OutputSource, Step};
-use super::segments::{parts, Part};
+use super::segments::Part;
 use crate::backend::StageTimes;
 use crate::error::{Error, Result};
 use crate::tensor::{decode_le, Tensor};
@@ -279,23 +279,23 @@ impl Worker {
                         self.step(p, i, arena, weights)?;
                     }
                     let mut graphs = vec![];
-                    for part in parts(&p.program.steps) {
+                    for part in &p.parts {
                         if let Part::Device(range) = part {
-                            graphs.push(self.capture(p, range, arena, weights)?);
+                            graphs.push(self.capture(p, range.clone(), arena, weights)?);
                         }
                     }
                     self.graph = Some((key, graphs));
                 }
                 let graphs = &self.graph.as_ref().expect("captured above").1;
                 let mut next = graphs.iter();
-                for part in parts(&p.program.steps) {
+                for part in &p.parts {
                     match part {
                         Part::Device(_) => {
                             if let Some(Some(Captured(g))) = next.next() {
                                 g.launch().map_err(driver("launching the CUDA graph"))?;
                             }
                         }
-                        Part::Host(i) => self.step(p, i, arena, weights)?,
+                        Part::Host(i) => self.step(p, *i, arena, weights)?,
                     }
                 }
                 Ok(None)
